@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Restore, build and test MLNetReflectedDiffusion. The TorchSharp native-loading fix runs inside the
+# build (Directory.Build.targets), so a fresh clone needs nothing else.
+#   ./build.sh                 restore, build (Release) and test
+#   ./build.sh --no-test       restore and build only
+#   ./build.sh --test-only     test the last build
+#   ./build.sh --filter EXPR   pass a test filter (dotnet test --filter)
+#   ./build.sh --configuration Debug
+set -euo pipefail
+cd "$(dirname "$0")"
+
+configuration=Release
+do_build=1
+do_test=1
+filter=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-test) do_test=0 ;;
+    --test-only) do_build=0 ;;
+    --no-build) do_build=0 ;;
+    --filter) filter="$2"; shift ;;
+    -c|--configuration) configuration="$2"; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "build.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if [[ $do_build == 1 ]]; then
+  dotnet restore MLNetReflectedDiffusion.sln
+  dotnet build MLNetReflectedDiffusion.sln -c "$configuration" --no-restore -m:1
+fi
+if [[ $do_test == 1 ]]; then
+  args=(test MLNetReflectedDiffusion.sln -c "$configuration" --no-build --logger "console;verbosity=normal")
+  [[ -n "$filter" ]] && args+=(--filter "$filter")
+  dotnet "${args[@]}"
+fi
