@@ -1,0 +1,74 @@
+using System.Text.Json;
+using ReflectedDiffusion.Networks;
+using ReflectedDiffusion.Sde;
+using ReflectedDiffusion.Training;
+using static TorchSharp.torch;
+
+namespace ReflectedDiffusion;
+
+/// <summary>
+/// A trained reflected diffusion model: the score network (EMA weights), its SDE and the box bounds of the data.
+/// Saved as one binary file (a JSON description and the weights), written atomically.
+/// </summary>
+public sealed class ScoreModel : IDisposable
+{
+    private const string Magic = "RDMODEL1";
+    private const int FormatVersion = 1;
+
+    /// <summary>Wraps a network with its SDE and bounds (unit box when null).</summary>
+    public ScoreModel(ScoreNetwork network, ReflectedVeSde sde, BoxBounds? bounds = null)
+    {
+        Network = network ?? throw new ArgumentNullException(nameof(network));
+        Sde = sde ?? throw new ArgumentNullException(nameof(sde));
+        Bounds = bounds ?? BoxBounds.Unit(network.Config.Dimension);
+        if (Bounds.Dimension != network.Config.Dimension)
+            throw new ArgumentException($"Bounds have {Bounds.Dimension} features; the network has {network.Config.Dimension}.", nameof(bounds));
+    }
+
+    /// <summary>The score network, in evaluation mode.</summary>
+    public ScoreNetwork Network { get; }
+    /// <summary>The reflected SDE the network was trained for.</summary>
+    public ReflectedVeSde Sde { get; }
+    /// <summary>Bounds of the data in the user's units.</summary>
+    public BoxBounds Bounds { get; }
+
+    /// <summary>Writes the model to a file atomically (temporary file, then rename).</summary>
+    public void Save(string path) => TensorIO.WriteAtomically(path, Save);
+
+    /// <summary>Writes the model to a stream.</summary>
+    public void Save(Stream stream)
+    {
+        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        TensorIO.WriteHeader(w, Magic, FormatVersion);
+        var header = new ModelHeader(Network.Config, Sde.SigmaMin, Sde.SigmaMax, Bounds.Lower, Bounds.Upper);
+        w.Write(JsonSerializer.Serialize(header));
+        TensorIO.Write(w, Network.state_dict());
+    }
+
+    /// <summary>Reads a model written by <see cref="Save(string)"/>.</summary>
+    public static ScoreModel Load(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return Load(fs);
+    }
+
+    /// <summary>Reads a model written by <see cref="Save(Stream)"/>.</summary>
+    public static ScoreModel Load(Stream stream)
+    {
+        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        int version = TensorIO.ReadHeader(r, Magic, "reflected diffusion model");
+        if (version != FormatVersion) throw new InvalidDataException($"Model format version {version} is not supported (expected {FormatVersion}).");
+        var header = JsonSerializer.Deserialize<ModelHeader>(r.ReadString()) ?? throw new InvalidDataException("The model header is empty.");
+        var network = ScoreNetwork.Create(header.Network);
+        var weights = TensorIO.Read(r);
+        try { network.load_state_dict(weights); }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
+        network.eval();
+        return new ScoreModel(network, new ReflectedVeSde(header.SigmaMin, header.SigmaMax), new BoxBounds(header.Lower, header.Upper));
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Network.Dispose();
+
+    private sealed record ModelHeader(ScoreNetworkConfig Network, double SigmaMin, double SigmaMax, double[] Lower, double[] Upper);
+}

@@ -1,0 +1,95 @@
+using ReflectedDiffusion.Networks;
+using ReflectedDiffusion.Sde;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace ReflectedDiffusion.Tests;
+
+[Collection(TorchCollection.Name)]
+public sealed class NetworkTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("rd-net-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData(1, 8, 8, new[] { 1, 2 })]
+    [InlineData(1, 28, 28, new[] { 1, 2, 2 })]
+    [InlineData(3, 32, 32, new[] { 1, 2, 2 })]
+    [InlineData(3, 8, 8, new[] { 1, 1, 2 })]
+    public void UNetMapsImagesToScoresOfTheSameShape(int channels, int h, int w, int[] multipliers)
+    {
+        torch.random.manual_seed(1);
+        var config = new ScoreNetworkConfig
+        {
+            Kind = NetworkKind.UNet, Channels = channels, Height = h, Width = w, Dimension = channels * h * w,
+            BaseChannels = 8, ChannelMultipliers = multipliers, EmbeddingDim = 16, NumClasses = 3,
+        };
+        using var net = ScoreNetwork.Create(config);
+        using var x = torch.rand(4, config.Dimension);
+        using var sigma = torch.tensor(new[] { 0.01f, 0.1f, 1f, 5f });
+        using var s = net.forward(x, sigma, torch.tensor(new long[] { 0, 1, 2, 3 }));
+        Assert.Equal(new long[] { 4, config.Dimension }, s.shape);
+        Assert.True(torch.isfinite(s).all().item<bool>());
+        Assert.Equal(3, net.NullLabel);
+    }
+
+    [Fact]
+    public void UNetRejectsSizesItCannotHalve()
+    {
+        var config = new ScoreNetworkConfig { Kind = NetworkKind.UNet, Channels = 1, Height = 28, Width = 28, Dimension = 784, ChannelMultipliers = [1, 2, 2, 2] };
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ScoreNetwork.Create(config));
+        Assert.Contains("not divisible", e.Message);
+    }
+
+    [Fact]
+    public void OutputIsTheRawNetworkDividedBySigma()
+    {
+        // Sigma enters both the embedding and the division; with the embedding frozen by using the same sigma
+        // row-wise, scaling only through the division is visible as s * sigma being the raw output.
+        torch.random.manual_seed(2);
+        using var net = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 5, HiddenWidth = 16, Blocks = 1, EmbeddingDim = 8 });
+        using var x = torch.rand(3, 5);
+        using var s1 = net.forward(x, torch.full(3, 0.5f), null);
+        using var s2 = net.forward(x, torch.full(3, 0.5f), null);
+        Assert.True(torch.allclose(s1, s2));
+        using var raw = s1 * 0.5f;
+        Assert.True(raw.abs().max().item<float>() < 10, "raw output is of order one at initialisation");
+    }
+
+    [Fact]
+    public void ConditionalNetworkDefaultsToTheNullLabel()
+    {
+        torch.random.manual_seed(3);
+        using var net = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 4, HiddenWidth = 16, Blocks = 1, EmbeddingDim = 8, NumClasses = 2 });
+        using var x = torch.rand(2, 4);
+        using var sigma = torch.full(2, 0.3f);
+        using var implicitNull = net.forward(x, sigma, null);
+        using var explicitNull = net.forward(x, sigma, torch.full(2, 2L));
+        using var class0 = net.forward(x, sigma, torch.zeros(2, int64));
+        Assert.True(torch.allclose(implicitNull, explicitNull));
+        Assert.False(torch.allclose(implicitNull, class0));
+    }
+
+    [Fact]
+    public void ScoreModelRoundTripsThroughAFile()
+    {
+        torch.random.manual_seed(4);
+        var config = new ScoreNetworkConfig { Dimension = 3, HiddenWidth = 16, Blocks = 2, EmbeddingDim = 8, NumClasses = 2 };
+        using var model = new ScoreModel(ScoreNetwork.Create(config), new ReflectedVeSde(1e-4, 5), new BoxBounds([0, -1, 2], [1, 1, 4]));
+        var path = Path.Combine(_dir, "m.rdm");
+        model.Save(path);
+        using var loaded = ScoreModel.Load(path);
+        Assert.Equal(config.Dimension, loaded.Network.Config.Dimension);
+        Assert.Equal(1e-4, loaded.Sde.SigmaMin);
+        Assert.Equal(model.Bounds.Upper, loaded.Bounds.Upper);
+        using var x = torch.rand(5, 3);
+        using var sigma = torch.full(5, 0.2f);
+        using var labels = torch.tensor(new long[] { 0, 1, 2, 0, 1 });
+        using var a = model.Network.forward(x, sigma, labels);
+        using var b = loaded.Network.forward(x, sigma, labels);
+        Assert.True(a.equal(b).all().item<bool>());
+        Assert.Single(Directory.GetFiles(_dir));
+        Assert.Throws<InvalidDataException>(() => ScoreModel.Load(new MemoryStream(new byte[64])));
+    }
+}
