@@ -93,3 +93,44 @@ public sealed class NetworkTests : IDisposable
         Assert.Throws<InvalidDataException>(() => ScoreModel.Load(new MemoryStream(new byte[64])));
     }
 }
+
+[Collection(TorchCollection.Name)]
+public sealed class GradientTests
+{
+    // Regression guard for the libtorch-cpu 2.10 float32 conv2d backward defect (see TorchRuntime): every layer
+    // the networks use must have input gradients that agree with a float64 finite difference.
+    [Fact]
+    public void UNetInputGradientsMatchFiniteDifferences()
+    {
+        torch.random.manual_seed(5);
+        var config = new ScoreNetworkConfig
+        {
+            Kind = NetworkKind.UNet, Channels = 1, Height = 8, Width = 8, Dimension = 64, BaseChannels = 8, ChannelMultipliers = [1, 2], EmbeddingDim = 8,
+        };
+        using var net = ScoreNetwork.Create(config);
+        using var net64 = ScoreNetwork.Create(config);
+        net64.load_state_dict(net.state_dict());
+        net64.to(float64);
+        for (int trial = 0; trial < 10; trial++)
+        {
+            using var scope = NewDisposeScope();
+            var x = torch.rand(16, 64).requires_grad_(true);
+            var sigma = torch.full(16, 0.3f);
+            var up = torch.randn(16, 64);
+            (net.forward(x, sigma, null) * up).sum().backward();
+            var grad = x.grad!;
+            Assert.True(torch.isfinite(grad).all().item<bool>(), $"trial {trial}: non-finite input gradient");
+            var v = torch.randn(16, 64, dtype: float64);
+            const double h = 1e-5;
+            double fd;
+            using (torch.no_grad())
+            {
+                var x64 = x.detach().to(float64);
+                var s64 = sigma.to(float64);
+                fd = ((net64.forward(x64 + h * v, s64, null) - net64.forward(x64 - h * v, s64, null)) * up.to(float64)).sum().item<double>() / (2 * h);
+            }
+            double analytic = (grad.to(float64) * v).sum().item<double>();
+            Assert.True(System.Math.Abs(fd - analytic) <= 1e-3 * System.Math.Max(1, System.Math.Abs(fd)), $"trial {trial}: directional derivative {analytic} vs finite difference {fd}");
+        }
+    }
+}

@@ -16,6 +16,7 @@ public abstract class ScoreNetwork : nn.Module<Tensor, Tensor, Tensor?, Tensor>,
     /// <summary>Builds the shared conditioning embedding.</summary>
     protected ScoreNetwork(string name, ScoreNetworkConfig config) : base(name)
     {
+        TorchRuntime.EnsureConfigured();
         config.Validate();
         Config = config;
         _embedding = new SigmaEmbedding(config.EmbeddingDim, config.NumClasses);

@@ -11,7 +11,7 @@ namespace ReflectedDiffusion.Networks;
 /// </summary>
 public sealed class UNet : ScoreNetwork
 {
-    private readonly Conv2d _stem, _head;
+    private readonly Im2ColConv2d _stem, _head;
     private readonly GroupNorm _headNorm;
     private readonly ModuleList<ResBlock> _down, _middle, _up;
     private readonly int[] _levelOfDown, _levelOfUp;
@@ -21,7 +21,7 @@ public sealed class UNet : ScoreNetwork
     {
         int levels = config.ChannelMultipliers.Length;
         int[] ch = config.ChannelMultipliers.Select(m => m * config.BaseChannels).ToArray();
-        _stem = nn.Conv2d(config.Channels, config.BaseChannels, 3, padding: 1);
+        _stem = new Im2ColConv2d(config.Channels, config.BaseChannels);
 
         // Down path: every block output (and the stem) is kept as a skip.
         var down = new List<ResBlock>(); var downLevels = new List<int>();
@@ -52,7 +52,7 @@ public sealed class UNet : ScoreNetwork
         _levelOfDown = downLevels.ToArray();
         _levelOfUp = upLevels.ToArray();
         _headNorm = ResBlock.Norm(c);
-        _head = nn.Conv2d(c, config.Channels, 3, padding: 1);
+        _head = new Im2ColConv2d(c, config.Channels);
         RegisterComponents();
     }
 
@@ -85,18 +85,18 @@ public sealed class UNet : ScoreNetwork
 internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm _n1, _n2;
-    private readonly Conv2d _c1, _c2;
-    private readonly Conv2d? _skip;
+    private readonly Im2ColConv2d _c1, _c2;
+    private readonly Im2ColConv2d? _skip;
     private readonly Linear _emb;
 
     public ResBlock(int inChannels, int outChannels, int embeddingDim) : base(nameof(ResBlock))
     {
         _n1 = Norm(inChannels);
-        _c1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
+        _c1 = new Im2ColConv2d(inChannels, outChannels);
         _emb = nn.Linear(embeddingDim, outChannels);
         _n2 = Norm(outChannels);
-        _c2 = nn.Conv2d(outChannels, outChannels, 3, padding: 1);
-        if (inChannels != outChannels) _skip = nn.Conv2d(inChannels, outChannels, 1);
+        _c2 = new Im2ColConv2d(outChannels, outChannels);
+        if (inChannels != outChannels) _skip = new Im2ColConv2d(inChannels, outChannels, 1);
         RegisterComponents();
     }
 

@@ -39,6 +39,7 @@ public sealed class ScoreTrainer
         ArgumentNullException.ThrowIfNull(options);
         network.Validate();
         options.Validate();
+        TorchRuntime.EnsureConfigured();
         NetworkConfig = network;
         Sde = sde ?? throw new ArgumentNullException(nameof(sde));
         Options = options;

@@ -1,0 +1,14 @@
+// Benchmarks that print figures (not tests). Usage:
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- train-speed [steps]
+using ReflectedDiffusion.Benchmarks;
+
+var command = args.Length > 0 ? args[0] : "help";
+switch (command)
+{
+    case "train-speed":
+        TrainSpeed.Run(args.Length > 1 ? int.Parse(args[1]) : 30);
+        break;
+    default:
+        Console.WriteLine("commands: train-speed [steps]");
+        break;
+}
