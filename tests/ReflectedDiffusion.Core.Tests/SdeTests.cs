@@ -120,7 +120,7 @@ public sealed class SdeTests
     [Fact]
     public void MixtureScoreMatchesFiniteDifferenceOfItsLogDensity()
     {
-        var mix = new ReflectedKernelMixture(new double[,] { { 0.0, 0.2 }, { 0.9, 1.0 }, { 0.5, 0.5 } }, [0.05, 0.1, 0.2], [1, 2, 1]);
+        var mix = new KernelMixture(new double[,] { { 0.0, 0.2 }, { 0.9, 1.0 }, { 0.5, 0.5 } }, [0.05, 0.1, 0.2], [1, 2, 1]);
         using var gen = new Generator(9);
         using var x = mix.Sample(500, gen, sigma: 0.1).clamp(0.01, 0.99);
         using var sigma = torch.tensor(0.1, float64);

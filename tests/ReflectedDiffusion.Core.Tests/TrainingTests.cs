@@ -17,10 +17,10 @@ public sealed class TrainingTests(ITestOutputHelper output) : IDisposable
 
     private static ScoreNetworkConfig SmallMlp(int d, int classes = 0) => new() { Dimension = d, HiddenWidth = 64, Blocks = 2, EmbeddingDim = 32, NumClasses = classes };
 
-    private static ReflectedKernelMixture FaceMixture() => new(
+    private static KernelMixture FaceMixture() => new(
         new double[,] { { 0.0, 0.3 }, { 1.0, 1.0 }, { 0.6, 0.0 }, { 0.5, 0.6 } }, [0.04, 0.06, 0.05, 0.1]);
 
-    private static InMemoryTrainingSet MixtureSet(ReflectedKernelMixture mix, int n, ulong seed)
+    private static InMemoryTrainingSet MixtureSet(KernelMixture mix, int n, ulong seed)
     {
         using var gen = new Generator(seed);
         using var x = mix.Sample(n, gen).to(float32);
@@ -106,8 +106,8 @@ public sealed class TrainingTests(ITestOutputHelper output) : IDisposable
     public void ConditionalTrainingUsesLabelsAndTheNullToken()
     {
         using var gen = new Generator(5);
-        var mix0 = new ReflectedKernelMixture(new double[,] { { 0.1, 0.1 } }, [0.05]);
-        var mix1 = new ReflectedKernelMixture(new double[,] { { 0.9, 0.9 } }, [0.05]);
+        var mix0 = new KernelMixture(new double[,] { { 0.1, 0.1 } }, [0.05]);
+        var mix1 = new KernelMixture(new double[,] { { 0.9, 0.9 } }, [0.05]);
         using var x = torch.cat([mix0.Sample(2000, gen), mix1.Sample(2000, gen)]).to(float32);
         using var y = torch.cat([torch.zeros(2000, int64), torch.ones(2000, int64)]);
         var set = new InMemoryTrainingSet(x, y, numClasses: 2);

@@ -32,6 +32,9 @@ public abstract class ScoreNetwork : nn.Module<Tensor, Tensor, Tensor?, Tensor>,
     public int NumClasses => Config.NumClasses;
 
     /// <inheritdoc />
+    public ScalarType DType => parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;
+
+    /// <inheritdoc />
     public Tensor Score(Tensor x, Tensor sigma, Tensor? labels) => forward(x, sigma, labels);
 
     /// <summary>The label index of the learned null token used for classifier-free guidance.</summary>

@@ -8,21 +8,30 @@ namespace ReflectedDiffusion.Training;
 /// <summary>
 /// Reflected denoising score matching: x_t = fold(x_0 + sigma(t) z), target = the reflected heat-kernel score
 /// at (x_t, x_0), loss = lambda(t) ||s(x_t, sigma, label) - target||^2 reduced over dimensions. Needs no boundary
-/// terms: the kernel is exact on the box.
+/// terms: the kernel is exact on the box. The standard process (baselines only) uses x_t = x_0 + sigma z and the
+/// Gaussian target -z / sigma.
 /// </summary>
 public static class DenoisingScoreMatching
 {
     /// <summary>Per-sample losses [B] for data x0 [B, d], times t [B] and standard normal noise z [B, d].</summary>
     public static Tensor PerSampleLoss(IScoreFunction model, ReflectedVeSde sde, Tensor x0, Tensor? labels, Tensor t,
-        Tensor z, LossWeighting weighting, LossReduction reduction)
+        Tensor z, LossWeighting weighting, LossReduction reduction, DiffusionProcess process = DiffusionProcess.Reflected)
     {
         using var scope = NewDisposeScope();
         var sigma = sde.Sigma(t).to(x0.dtype).unsqueeze(1);
         Tensor xt, target;
         using (torch.no_grad())
         {
-            xt = ReflectedHeatKernel.Reflect(x0 + sigma * z);
-            target = ReflectedHeatKernel.Score(xt, x0, sigma);
+            if (process == DiffusionProcess.Reflected)
+            {
+                xt = ReflectedHeatKernel.Reflect(x0 + sigma * z);
+                target = ReflectedHeatKernel.Score(xt, x0, sigma);
+            }
+            else
+            {
+                xt = x0 + sigma * z;
+                target = -z / sigma;
+            }
         }
         var score = model.Score(xt, sigma.squeeze(1), labels);
         // sigma^2 ||s - target||^2 = ||sigma s - sigma target||^2: both terms are of order one.
@@ -37,7 +46,8 @@ public static class DenoisingScoreMatching
     /// stratified grid, without gradients: comparable across calls and across models, e.g. for held-out loss.
     /// </summary>
     public static double Evaluate(IScoreFunction model, ReflectedVeSde sde, Tensor x0, Tensor? labels, ulong seed,
-        LossWeighting weighting = LossWeighting.Sigma2, LossReduction reduction = LossReduction.HalfSum, double minTime = 1e-5, int batchSize = 1024)
+        LossWeighting weighting = LossWeighting.Sigma2, LossReduction reduction = LossReduction.HalfSum, double minTime = 1e-5, int batchSize = 1024,
+        DiffusionProcess process = DiffusionProcess.Reflected)
     {
         using var scope = NewDisposeScope();
         using var _ = torch.no_grad();
@@ -55,7 +65,7 @@ public static class DenoisingScoreMatching
             var strata = (torch.arange(start, start + len, dtype: float64) + 0.5) / n;
             var t = (minTime + (1 - minTime) * strata).to(xb.dtype).to(xb.device);
             var z = torch.randn(xb.shape, dtype: xb.dtype, generator: gen).to(xb.device);
-            total += PerSampleLoss(model, sde, xb, yb, t, z, weighting, reduction).sum().item<float>();
+            total += PerSampleLoss(model, sde, xb, yb, t, z, weighting, reduction, process).sum().item<float>();
         }
         if (wasTraining) module!.train();
         return total / n;

@@ -117,7 +117,7 @@ public sealed class ScoreTrainer
             var drop = torch.rand(o.BatchSize, generator: gen).to(device) < o.LabelDropout;
             labels = torch.where(drop, torch.full_like(labels, network.NullLabel), labels);
         }
-        var perSample = DenoisingScoreMatching.PerSampleLoss(network, Sde, x0, NetworkConfig.IsConditional ? labels : null, t, z, o.Weighting, o.Reduction);
+        var perSample = DenoisingScoreMatching.PerSampleLoss(network, Sde, x0, NetworkConfig.IsConditional ? labels : null, t, z, o.Weighting, o.Reduction, o.Process);
         var loss = (perSample * weight).mean();
         float value = loss.item<float>();
         if (!float.IsFinite(value)) throw new TrainingDivergedException(step + 1, value);
@@ -148,7 +148,7 @@ public sealed class ScoreTrainer
     private string Fingerprint() => JsonSerializer.Serialize(new
     {
         Network = NetworkConfig, Sde.SigmaMin, Sde.SigmaMax, Options.Seed, Options.BatchSize,
-        Weighting = Options.Weighting.ToString(), Options.ImportanceSampling, Options.MinTime, Options.LabelDropout,
+        Weighting = Options.Weighting.ToString(), Process = Options.Process.ToString(), Options.ImportanceSampling, Options.MinTime, Options.LabelDropout,
     });
 
     private void SaveCheckpoint(string path, long step, ScoreNetwork network, ScoreNetwork ema, AdamOptimizer adam, TimeSampler times, List<float> trace)

@@ -11,6 +11,15 @@ public enum LossWeighting
     Likelihood,
 }
 
+/// <summary>Which forward process the score is trained for.</summary>
+public enum DiffusionProcess
+{
+    /// <summary>The reflected VE SDE on the box (this library's model).</summary>
+    Reflected,
+    /// <summary>The standard, unreflected VE SDE with a Gaussian kernel: only for the thresholding baselines.</summary>
+    Standard,
+}
+
 /// <summary>How the per-sample loss is reduced over dimensions.</summary>
 public enum LossReduction
 {
@@ -52,6 +61,8 @@ public sealed class TrainerOptions
     public LossWeighting Weighting { get; set; } = LossWeighting.Sigma2;
     /// <summary>Loss-aware importance sampling of t (a variance reduction; used with either weighting, unbiased).</summary>
     public bool ImportanceSampling { get; set; }
+    /// <summary>Forward process: reflected (default) or the standard Gaussian one for thresholding baselines.</summary>
+    public DiffusionProcess Process { get; set; } = DiffusionProcess.Reflected;
     /// <summary>Reduction of the per-sample loss over dimensions.</summary>
     public LossReduction Reduction { get; set; } = LossReduction.HalfSum;
     /// <summary>Smallest training time t (the reference uses 1e-5).</summary>
