@@ -1,5 +1,6 @@
 // Benchmarks that print figures (not tests). Usage:
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- train-speed [steps]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- samplers [samples]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -8,7 +9,10 @@ switch (command)
     case "train-speed":
         TrainSpeed.Run(args.Length > 1 ? int.Parse(args[1]) : 30);
         break;
+    case "samplers":
+        SamplerTable.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000);
+        break;
     default:
-        Console.WriteLine("commands: train-speed [steps]");
+        Console.WriteLine("commands: train-speed [steps] | samplers [samples]");
         break;
 }

@@ -19,13 +19,28 @@ public static class Sampler
     /// </summary>
     public static SamplingResult Generate(IScoreFunction model, ReflectedVeSde sde, long count, SamplerKind kind, SamplerOptions? options = null, long[]? labels = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sde);
+        var score = Prepare(model, count, ref options, labels);
+        return InBatches(count, options, labels, (seeds, lab, first) => Run(score, sde, kind, seeds, lab, options, first));
+    }
+
+    /// <summary>Validates a sampling request and returns the score to sample (guided when asked).</summary>
+    internal static IScoreFunction Prepare(IScoreFunction model, long count, [System.Diagnostics.CodeAnalysis.NotNull] ref SamplerOptions? options, long[]? labels)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         options ??= new SamplerOptions();
         options.Validate();
         if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "The number of samples must be positive.");
         CheckLabels(model, labels, count);
-        IScoreFunction score = options.Guidance != 0 ? new GuidedScore(model, options.Guidance) : model;
+        return options.Guidance != 0 ? new GuidedScore(model, options.Guidance) : model;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> on batches of rows with their row seeds and labels, and joins the float32 results.
+    /// Returns the mean of the evaluations per sample that each batch reports.
+    /// </summary>
+    internal static SamplingResult InBatches(long count, SamplerOptions options, long[]? labels, Func<Tensor, Tensor?, long, (Tensor X, double Nfe)> run)
+    {
         var chunks = new List<Tensor>();
         double evaluations = 0;
         for (long first = 0; first < count; first += options.BatchSize)
@@ -34,7 +49,7 @@ public static class Sampler
             long n = System.Math.Min(options.BatchSize, count - first);
             var seeds = CounterNoise.RowSeeds(options.Seed, first, n);
             var lab = labels is null ? null : torch.tensor(labels.AsSpan((int)first, (int)n).ToArray());
-            var (x, nfe) = Run(score, sde, kind, seeds, lab, options, first);
+            var (x, nfe) = run(seeds, lab, first);
             evaluations += nfe * n;
             chunks.Add(x.to(float32).MoveToOuterDisposeScope());
         }

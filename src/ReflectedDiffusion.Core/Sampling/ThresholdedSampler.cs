@@ -30,26 +30,9 @@ public static class ThresholdedSampler
     /// <summary>Draws <paramref name="count"/> samples with <see cref="SamplerOptions.Steps"/> Euler-Maruyama steps.</summary>
     public static SamplingResult Generate(IScoreFunction model, ReflectedVeSde schedule, long count, Thresholding kind, SamplerOptions? options = null, long[]? labels = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(schedule);
-        options ??= new SamplerOptions();
-        options.Validate();
-        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "The number of samples must be positive.");
-        Sampler.CheckLabels(model, labels, count);
-        IScoreFunction score = options.Guidance != 0 ? new GuidedScore(model, options.Guidance) : model;
-        var chunks = new List<Tensor>();
-        for (long first = 0; first < count; first += options.BatchSize)
-        {
-            using var scope = NewDisposeScope();
-            long n = System.Math.Min(options.BatchSize, count - first);
-            var seeds = CounterNoise.RowSeeds(options.Seed, first, n);
-            var lab = labels is null ? null : torch.tensor(labels.AsSpan((int)first, (int)n).ToArray());
-            var x = Run(score, schedule, kind, seeds, lab, options, first);
-            chunks.Add(x.to(float32).MoveToOuterDisposeScope());
-        }
-        var samples = torch.cat(chunks);
-        foreach (var c in chunks) c.Dispose();
-        return new SamplingResult(samples, options.Steps);
+        var score = Sampler.Prepare(model, count, ref options, labels);
+        return Sampler.InBatches(count, options, labels, (seeds, lab, first) => (Run(score, schedule, kind, seeds, lab, options, first), options.Steps));
     }
 
     private static Tensor Run(IScoreFunction score, ReflectedVeSde sde, Thresholding kind, Tensor seeds, Tensor? labels, SamplerOptions o, long rowsDone)

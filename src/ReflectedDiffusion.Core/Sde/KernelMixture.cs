@@ -76,7 +76,10 @@ public sealed class KernelMixture : IScoreFunction
         return (Reflected ? ReflectedHeatKernel.Reflect(y) : y).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Log-density at noise level sigma (scalar or [B]) of x [B, d]; per-row labels optional. Returns [B] float64.</summary>
+    /// <summary>
+    /// Log-density at noise level sigma (scalar or [B]) of x [B, d], returned as [B] float64: log p(x) without labels,
+    /// log p(x | c) for rows labelled c (the null label gives log p(x)).
+    /// </summary>
     public Tensor LogDensity(Tensor x, Tensor sigma, Tensor? labels = null)
     {
         using var scope = NewDisposeScope();
@@ -119,7 +122,10 @@ public sealed class KernelMixture : IScoreFunction
         {
             var lab = labels.to(int64, device: x.device).reshape(-1, 1);
             var member = (torch.tensor(_classes, device: x.device).unsqueeze(0) == lab) | (lab == NumClasses);
-            logJoint = torch.where(member, logJoint, double.NegativeInfinity);
+            var logWeights = torch.tensor(_logWeights, device: x.device).unsqueeze(0).expand(member.shape);
+            // Renormalise the weights within the class, so densities are conditional: log p(x | c).
+            var classLogWeight = torch.logsumexp(torch.where(member, logWeights, double.NegativeInfinity), 1, keepdim: true);
+            logJoint = torch.where(member, logJoint - classLogWeight, double.NegativeInfinity);
         }
         return logJoint;
     }
