@@ -1,8 +1,4 @@
 using ReflectedDiffusion.Sde;
-using TorchSharp;
-using Xunit;
-using Xunit.Abstractions;
-using static TorchSharp.torch;
 
 namespace ReflectedDiffusion.Tests;
 

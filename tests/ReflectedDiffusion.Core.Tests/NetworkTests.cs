@@ -1,8 +1,5 @@
 using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sde;
-using TorchSharp;
-using Xunit;
-using static TorchSharp.torch;
 
 namespace ReflectedDiffusion.Tests;
 

@@ -1,10 +1,6 @@
 using ReflectedDiffusion.Evaluation;
 using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Sde;
-using TorchSharp;
-using Xunit;
-using Xunit.Abstractions;
-using static TorchSharp.torch;
 
 namespace ReflectedDiffusion.Tests;
 

@@ -1,7 +1,4 @@
 using ReflectedDiffusion.Sde;
-using TorchSharp;
-using Xunit;
-using static TorchSharp.torch;
 
 namespace ReflectedDiffusion.Tests;
 

@@ -1,10 +1,6 @@
 using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sde;
 using ReflectedDiffusion.Training;
-using TorchSharp;
-using Xunit;
-using Xunit.Abstractions;
-using static TorchSharp.torch;
 
 namespace ReflectedDiffusion.Tests;
 
