@@ -80,11 +80,14 @@ internal sealed class SigmaEmbedding : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Geometric frequencies over log sigma in [-10, 2]: from one period over the whole range to a few per unit.</summary>
+    internal static Tensor Frequencies(int dim, ScalarType dtype, Device? device = null)
+        => torch.exp(torch.linspace(System.Math.Log(0.25), System.Math.Log(32), dim / 2, dtype: dtype, device: device));
+
     public override Tensor forward(Tensor sigma, Tensor? labels)
     {
         using var scope = NewDisposeScope();
-        // Geometric frequencies over log sigma in [-10, 2]: from one period over the whole range to a few per unit.
-        var frequencies = torch.exp(torch.linspace(System.Math.Log(0.25), System.Math.Log(32), _dim / 2, dtype: sigma.dtype, device: sigma.device));
+        var frequencies = Frequencies(_dim, sigma.dtype, sigma.device);
         var phase = torch.log(sigma) * 0.25 * frequencies;
         var features = torch.cat([torch.sin(phase), torch.cos(phase)], 1);
         var e = _l2.forward(nn.functional.silu(_l1.forward(features)));

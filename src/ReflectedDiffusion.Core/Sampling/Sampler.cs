@@ -11,7 +11,12 @@ namespace ReflectedDiffusion.Sampling;
 /// </summary>
 public static class Sampler
 {
-    internal const long PriorStream = 1, SdeStream = 2, CorrectorStream = 3;
+    /// <summary>Counter-noise stream of the prior draw (uniform, step 0).</summary>
+    public const long PriorStream = 1;
+    /// <summary>Counter-noise stream of the reverse-SDE noise (step = step index).</summary>
+    public const long SdeStream = 2;
+    /// <summary>Counter-noise stream of the Langevin corrector noise.</summary>
+    public const long CorrectorStream = 3;
 
     /// <summary>
     /// Draws <paramref name="count"/> samples. <paramref name="labels"/> (one per sample, or null) conditions a

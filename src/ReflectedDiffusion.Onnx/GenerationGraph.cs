@@ -1,0 +1,121 @@
+using Onnx;
+using ReflectedDiffusion.Sde;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace ReflectedDiffusion.Onnx;
+
+/// <summary>
+/// Compiles a trained model into one ONNX graph that generates samples: counter-based uniform prior from each row's
+/// seed, the probability-flow ODE by Heun's method inside an ONNX Loop (the same arithmetic as
+/// <see cref="ReflectedDiffusion.Sampling.Sampler.Heun"/>), the fold into the box after every step, classifier-free
+/// guidance for conditional models, and the map back to the user's bounds.
+/// </summary>
+/// <remarks>
+/// Inputs: <c>Seed</c> int64 [N, 1] (a row seed per row; ML.NET feeds [1, 1]); for conditional models also
+/// <c>Label</c> int64 [N, 1] (the null label = number of classes) and <c>Guidance</c> float [N, 1].
+/// Output: <c>Generated</c> float [N, d]. Opset 18 (the noise needs BitwiseXor on uint64).
+/// </remarks>
+public static class GenerationGraph
+{
+    /// <summary>The opset the graphs use.</summary>
+    public const int Opset = 18;
+    private const ulong Gamma = 0x9E3779B97F4A7C15UL, Gamma2 = 0xD1B54A32D192ED03UL;
+    private const ulong Mix1 = 0xBF58476D1CE4E5B9UL, Mix2 = 0x94D049BB133111EBUL;
+
+    /// <summary>Builds the serialised ONNX model for <paramref name="model"/> with <paramref name="steps"/> Heun steps.</summary>
+    public static byte[] Build(ScoreModel model, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
+        var g = new GraphBuilder("reflected_diffusion_generation");
+        var net = new NetworkGraph(model.Network, g);
+        var config = model.Network.Config;
+        int d = config.Dimension;
+        g.Input("Seed", DataType.Int64, null, 1);
+        string? label = null, guidance = null;
+        if (config.IsConditional)
+        {
+            g.Input("Label", DataType.Int64, null, 1);
+            g.Input("Guidance", DataType.Float, null, 1);
+            label = g.OpWith("Reshape", ["Label", g.Int64Vector(-1)], []);
+            guidance = "Guidance";
+        }
+
+        var x0 = Uniform(g, g.Cast("Seed", DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);
+
+        // Loop body: one Heun step from t0 = 1 + i dt to t1 = t0 + dt, dt = -1/steps.
+        double dt = -1.0 / steps;
+        var body = new GraphBuilder("heun_step", "b_");
+        body.Graph.Input.Add(GraphBuilder.ValueInfo("i", DataType.Int64, []));
+        body.Graph.Input.Add(GraphBuilder.ValueInfo("cond_in", DataType.Bool, []));
+        body.Graph.Input.Add(GraphBuilder.Untyped("x_in", DataType.Double));
+        var t0 = body.Add(body.Double(1.0), body.Mul(body.Cast("i", DataType.Double), body.Double(dt)));
+        var t1 = body.Add(t0, body.Double(dt));
+        var d1 = Velocity(body, net, model.Sde, "x_in", t0, label, guidance, config.NumClasses);
+        var euler = Fold(body, body.Add("x_in", body.Mul(d1, body.Double(dt))));
+        var d2 = Velocity(body, net, model.Sde, euler, t1, label, guidance, config.NumClasses);
+        var next = Fold(body, body.Add("x_in", body.Mul(body.Add(d1, d2), body.Double(0.5 * dt))));
+        body.OpNamed("Identity", ["cond_in"], ["cond_out"]);
+        body.OpNamed("Identity", [next], ["x_out"]);
+        body.Graph.Output.Add(GraphBuilder.ValueInfo("cond_out", DataType.Bool, []));
+        body.Graph.Output.Add(GraphBuilder.Untyped("x_out", DataType.Double));
+
+        var final = g.OpWith("Loop", [g.Int64(steps), "", x0], [GraphBuilder.GraphAttr("body", body.Graph)]);
+        var unit = g.Cast(final, DataType.Float);
+        var lower = g.FloatTensor(model.Bounds.Lower.Select(v => (float)v).ToArray(), [d]);
+        var width = g.FloatTensor(model.Bounds.Upper.Zip(model.Bounds.Lower, (h, l) => (float)(h - l)).ToArray(), [d]);
+        g.OpNamed("Add", [lower, g.Mul(unit, width)], ["Generated"]);
+        g.Output("Generated", DataType.Float, null, d);
+        return g.ToModelBytes(Opset, "MLNetReflectedDiffusion");
+    }
+
+    // dx/dt = -g(t)^2 s(x, sigma(t)) / 2 with the network evaluated in float; guided when conditional.
+    private static string Velocity(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? label, string? guidance, int numClasses)
+    {
+        var sigma = b.Mul(b.Double(sde.SigmaMin), b.Op("Exp", b.Mul(b.Double(sde.LogRatio), t)));
+        var g2 = b.Mul(b.Mul(b.Double(2 * sde.LogRatio), sigma), sigma);
+        var xf = b.Cast(x, DataType.Float);
+        var sf = b.OpWith("Reshape", [b.Cast(sigma, DataType.Float), b.Int64Vector(1, 1)], []);
+        string score;
+        if (label is null) score = net.Score(b, xf, sf, null);
+        else
+        {
+            var conditional = net.Score(b, xf, sf, label);
+            var nulls = b.OpWith("Expand", [b.Int64(numClasses), b.OpWith("Shape", [label], [])], []);
+            var unconditional = net.Score(b, xf, sf, nulls);
+            // (1 + w) s_c - w s_null = s_c + w (s_c - s_null)
+            score = b.Add(conditional, b.Mul(guidance!, b.Sub(conditional, unconditional)));
+        }
+        return b.Mul(b.Mul(b.Double(-0.5), g2), b.Cast(score, DataType.Double));
+    }
+
+    // Values in the box stay as they are; others fold: m = y - 2 floor(y / 2), 1 - |m - 1|.
+    private static string Fold(GraphBuilder b, string y)
+    {
+        var m = b.Sub(y, b.Mul(b.Double(2.0), b.Op("Floor", b.Mul(y, b.Double(0.5)))));
+        var folded = b.Sub(b.Double(1.0), b.Op("Abs", b.Sub(m, b.Double(1.0))));
+        var inside = b.Op("And", b.Op("GreaterOrEqual", y, b.Double(0.0)), b.Op("LessOrEqual", y, b.Double(1.0)));
+        return b.Op("Where", inside, y, folded);
+    }
+
+    // CounterNoise.Uniform in uint64: SplitMix64(seed * G2 + (base + column) * G), top 53 bits as a double in [0, 1).
+    private static string Uniform(GraphBuilder g, string seeds, long stream, long step, int columns)
+    {
+        ulong counterBase = unchecked((ulong)((stream * 1_000_003L + step) * columns));
+        var column = Enumerable.Range(1, columns).Select(j => unchecked(counterBase + (ulong)j)).ToArray();
+        var colTerm = g.Mul(g.UInt64(column), g.UInt64(Gamma));
+        var state = g.Add(g.Mul(seeds, g.UInt64(Gamma2)), colTerm);
+        var z = Mix(g, state);
+        var top = ShiftRight(g, z, 11);
+        return g.Mul(g.Cast(top, DataType.Double), g.Double(1.0 / (1L << 53)));
+    }
+
+    private static string Mix(GraphBuilder g, string z)
+    {
+        z = g.Mul(g.Op("BitwiseXor", z, ShiftRight(g, z, 30)), g.UInt64(Mix1));
+        z = g.Mul(g.Op("BitwiseXor", z, ShiftRight(g, z, 27)), g.UInt64(Mix2));
+        return g.Op("BitwiseXor", z, ShiftRight(g, z, 31));
+    }
+
+    private static string ShiftRight(GraphBuilder g, string z, ulong k) => g.OpWith("BitShift", [z, g.UInt64(k)], [GraphBuilder.Str("direction", "RIGHT")]);
+}

@@ -1,0 +1,84 @@
+using Onnx;
+using ReflectedDiffusion.Networks;
+using static TorchSharp.torch;
+
+namespace ReflectedDiffusion.Onnx;
+
+/// <summary>
+/// Emits a trained score network into an ONNX graph, operator by operator as its TorchSharp forward computes it:
+/// s(x, sigma, label) = raw(2x - 1, embedding(sigma, label)) / sigma. Supports <see cref="ResidualMlp"/>.
+/// </summary>
+internal sealed class NetworkGraph
+{
+    private readonly Dictionary<string, Tensor> _weights;
+    private readonly ScoreNetworkConfig _config;
+    private readonly Dictionary<string, string> _initializers = new();
+    private readonly GraphBuilder _root;
+
+    /// <summary>Weights become initializers of <paramref name="root"/> (the outermost graph), so Loop bodies can read them.</summary>
+    public NetworkGraph(ScoreNetwork network, GraphBuilder root)
+    {
+        if (network is not ResidualMlp)
+            throw new NotSupportedException($"ONNX export supports the ResidualMlp network; {network.GetType().Name} is not supported yet.");
+        _config = network.Config;
+        _weights = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32));
+        _root = root;
+    }
+
+    /// <summary>Emits the score for float inputs x [N, d] and sigma [N, 1]; labels int64 [N] (null: the null label).</summary>
+    public string Score(GraphBuilder g, string x, string sigma, string? labels)
+    {
+        var emb = Embedding(g, sigma, labels);
+        var centred = g.Sub(g.Mul(x, Const("two", 2f)), Const("one", 1f));
+        var h = Linear(g, "_input", centred);
+        var e = g.Silu(emb);
+        for (int b = 0; b < _config.Blocks; b++)
+        {
+            var inner = g.Add(Linear(g, $"_blocks.{b}._l1", g.Silu(h)), Linear(g, $"_blocks.{b}._emb", e));
+            h = g.Add(h, Linear(g, $"_blocks.{b}._l2", g.Silu(inner)));
+        }
+        var raw = Linear(g, "_output", g.Silu(h));
+        return g.Div(raw, sigma);
+    }
+
+    private string Embedding(GraphBuilder g, string sigma, string? labels)
+    {
+        var phase = g.Mul(g.Mul(g.Op("Log", sigma), Const("quarter", 0.25f)), FrequencyConst());
+        var features = g.OpWith("Concat", [g.Op("Sin", phase), g.Op("Cos", phase)], [GraphBuilder.Int("axis", 1)]);
+        var e = Linear(g, "_embedding._l2", g.Silu(Linear(g, "_embedding._l1", features)));
+        if (_config.IsConditional)
+        {
+            var table = Weight("_embedding._labels.weight", transpose: false);
+            var lab = labels ?? throw new ArgumentException("A conditional network needs a label input (use the null label for none).");
+            e = g.Add(e, g.OpWith("Gather", [table, lab], [GraphBuilder.Int("axis", 0)]));
+        }
+        return e;
+    }
+
+    private string Linear(GraphBuilder g, string module, string input)
+        => g.Add(g.Op("MatMul", input, Weight(module + ".weight", transpose: true)), Weight(module + ".bias", transpose: false));
+
+    private string Weight(string name, bool transpose)
+    {
+        var key = name + (transpose ? "^T" : "");
+        if (_initializers.TryGetValue(key, out var existing)) return existing;
+        if (!_weights.TryGetValue(name, out var w)) throw new InvalidOperationException($"The network has no weight '{name}'.");
+        using var t = transpose ? w.t().contiguous() : w.contiguous();
+        var init = _root.FloatTensor(t.data<float>().ToArray(), t.shape);
+        _initializers[key] = init;
+        return init;
+    }
+
+    private string FrequencyConst()
+    {
+        if (_initializers.TryGetValue("frequencies", out var existing)) return existing;
+        using var f = SigmaEmbedding.Frequencies(_config.EmbeddingDim, ScalarType.Float32);
+        return _initializers["frequencies"] = _root.FloatTensor(f.data<float>().ToArray(), f.shape);
+    }
+
+    private string Const(string key, float value)
+    {
+        if (_initializers.TryGetValue(key, out var existing)) return existing;
+        return _initializers[key] = _root.Float(value);
+    }
+}
