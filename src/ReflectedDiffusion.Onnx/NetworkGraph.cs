@@ -25,21 +25,50 @@ internal sealed class NetworkGraph
         _root = root;
     }
 
-    /// <summary>Emits the score for float inputs x [N, d] and sigma [N, 1]; labels int64 [N] (null: the null label).</summary>
-    public string Score(GraphBuilder g, string x, string sigma, string? labels)
+    /// <summary>Emits the score for float inputs x [N, d] and sigma [N, 1] (or [1, 1]); labels int64 [N].</summary>
+    public string Score(GraphBuilder g, string x, string sigma, string? labels) => Forward(g, x, sigma, labels, null).Score;
+
+    /// <summary>
+    /// Emits the score and its forward-mode tangent: <paramref name="tangent"/> [K, N, d] holds K input directions,
+    /// the result's tangent [K, N, d] the Jacobian-vector products. Every layer carries its own tangent rule
+    /// (Linear: T W^T; SiLU: T silu'(a); sums: sums), so no autodiff is needed.
+    /// </summary>
+    public (string Score, string Tangent) ScoreWithTangent(GraphBuilder g, string x, string sigma, string? labels, string tangent)
+    {
+        var (score, t) = Forward(g, x, sigma, labels, tangent);
+        return (score, t!);
+    }
+
+    private (string Score, string? Tangent) Forward(GraphBuilder g, string x, string sigma, string? labels, string? tangent)
     {
         var emb = Embedding(g, sigma, labels);
         var centred = g.Sub(g.Mul(x, Const("two", 2f)), Const("one", 1f));
+        var tc = tangent is null ? null : g.Mul(tangent, Const("two", 2f));
         var h = Linear(g, "_input", centred);
+        var th = tc is null ? null : LinearTangent(g, "_input", tc);
         var e = g.Silu(emb);
         for (int b = 0; b < _config.Blocks; b++)
         {
             var inner = g.Add(Linear(g, $"_blocks.{b}._l1", g.Silu(h)), Linear(g, $"_blocks.{b}._emb", e));
-            h = g.Add(h, Linear(g, $"_blocks.{b}._l2", g.Silu(inner)));
+            var tInner = th is null ? null : LinearTangent(g, $"_blocks.{b}._l1", SiluTangent(g, h, th));
+            var update = Linear(g, $"_blocks.{b}._l2", g.Silu(inner));
+            if (th is not null) th = g.Add(th, LinearTangent(g, $"_blocks.{b}._l2", SiluTangent(g, inner, tInner!)));
+            h = g.Add(h, update);
         }
         var raw = Linear(g, "_output", g.Silu(h));
-        return g.Div(raw, sigma);
+        var tRaw = th is null ? null : LinearTangent(g, "_output", SiluTangent(g, h, th));
+        return (g.Div(raw, sigma), tRaw is null ? null : g.Div(tRaw, sigma));
     }
+
+    // d silu(a) = silu'(a) da, silu'(a) = sigmoid(a) (1 + a (1 - sigmoid(a))).
+    private string SiluTangent(GraphBuilder g, string a, string ta)
+    {
+        var s = g.Op("Sigmoid", a);
+        var derivative = g.Mul(s, g.Add(Const("one", 1f), g.Mul(a, g.Sub(Const("one", 1f), s))));
+        return g.Mul(ta, derivative);
+    }
+
+    private string LinearTangent(GraphBuilder g, string module, string t) => g.Op("MatMul", t, Weight(module + ".weight", transpose: true));
 
     private string Embedding(GraphBuilder g, string sigma, string? labels)
     {

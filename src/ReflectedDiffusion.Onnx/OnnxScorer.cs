@@ -1,0 +1,35 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace ReflectedDiffusion.Onnx;
+
+/// <summary>Runs a compiled likelihood graph in batches through ONNX Runtime.</summary>
+public sealed class OnnxScorer : IDisposable
+{
+    private readonly InferenceSession _session;
+
+    /// <summary>Wraps a graph from <see cref="LikelihoodGraph.Build"/>; see <see cref="OnnxSessions.Create"/> for the device.</summary>
+    public OnnxScorer(byte[] graph, int dimension, int? gpuDeviceId = null, bool fallbackToCpu = true)
+    {
+        _session = OnnxSessions.Create(graph, gpuDeviceId, fallbackToCpu);
+        Dimension = dimension;
+    }
+
+    /// <summary>Features per row.</summary>
+    public int Dimension { get; }
+
+    /// <summary>Log-likelihood (nats, user units) and bits per dimension of rows given row-major [N, d].</summary>
+    public (float[] LogLikelihood, float[] BitsPerDimension) Score(float[] features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (features.Length % Dimension != 0) throw new ArgumentException($"Expected a multiple of {Dimension} values, got {features.Length}.", nameof(features));
+        int n = features.Length / Dimension;
+        var input = NamedOnnxValue.CreateFromTensor("Features", new DenseTensor<float>(features, [n, Dimension]));
+        using var results = _session.Run([input]);
+        return (results.First(r => r.Name == "LogLikelihood").AsTensor<float>().ToArray(),
+                results.First(r => r.Name == "BitsPerDimension").AsTensor<float>().ToArray());
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+}
