@@ -13,8 +13,17 @@ namespace ReflectedDiffusion.Onnx;
 /// <remarks>Input <c>Features</c> float [N, d] in the user's units; outputs <c>LogLikelihood</c> and <c>BitsPerDimension</c>, float [N].</remarks>
 public static class LikelihoodGraph
 {
-    /// <summary>Builds the serialised ONNX model with <paramref name="steps"/> RK4 steps.</summary>
-    public static byte[] Build(ScoreModel model, int steps)
+    /// <summary>Name of the log-likelihood output.</summary>
+    public const string LogLikelihoodOutput = "LogLikelihood";
+    /// <summary>Name of the bits-per-dimension output.</summary>
+    public const string BitsPerDimensionOutput = "BitsPerDimension";
+
+    /// <summary>
+    /// Builds the serialised ONNX model with <paramref name="steps"/> RK4 steps. Rows outside the bounds lie outside
+    /// the model's support: their log-likelihood is minus infinity (bits per dimension plus infinity).
+    /// </summary>
+    public static byte[] Build(ScoreModel model, int steps, string inputName = "Features",
+        string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
@@ -22,17 +31,17 @@ public static class LikelihoodGraph
         int d = config.Dimension;
         var g = new GraphBuilder("reflected_diffusion_likelihood");
         var net = new NetworkGraph(model.Network, g);
-        g.Input("Features", DataType.Float, null, d);
+        g.Input(inputName, DataType.Float, null, d);
 
         var lower = g.Double(model.Bounds.Lower);
         var width = g.Double(model.Bounds.Upper.Zip(model.Bounds.Lower, (h, l) => h - l).ToArray());
-        var unit = g.Div(g.Sub(g.Cast("Features", DataType.Double), lower), width);
+        var unit = g.Div(g.Sub(g.Cast(inputName, DataType.Double), lower), width);
         var zeros = g.OpWith("ReduceSum", [g.Mul(unit, g.Double(0.0)), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 1)]); // [N, 1]
         // Identity directions e_j as tangents [d, 1, d]; they broadcast over the rows.
         var eye = g.FloatTensor(Enumerable.Range(0, d * d).Select(k => k / d == k % d ? 1f : 0f).ToArray(), [d, 1, d]);
         string? labels = null;
         if (config.IsConditional)
-            labels = g.OpWith("Expand", [g.Int64(config.NumClasses), g.OpWith("Slice", [g.OpWith("Shape", ["Features"], []), g.Int64Vector(0), g.Int64Vector(1)], [])], []);
+            labels = g.OpWith("Expand", [g.Int64(config.NumClasses), g.OpWith("Slice", [g.OpWith("Shape", [inputName], []), g.Int64Vector(0), g.Int64Vector(1)], [])], []);
 
         double h = 1.0 / steps;
         var body = new GraphBuilder("rk4_step", "b_");
@@ -58,12 +67,30 @@ public static class LikelihoodGraph
         g.OpNamed("Loop", [g.Int64(steps), "", unit, zeros], loopOutputs, GraphBuilder.GraphAttr("body", body.Graph));
         // log p(x) = log p_1(x_1) (0: uniform) + integral of div v + log |d unit / d x|.
         var delta = g.OpWith("Reshape", ["delta_final", g.Int64Vector(-1)], []);
-        var logp = g.Add(delta, g.Double(ReflectedVeSde.PriorLogDensity + model.Bounds.LogDensityOffset));
-        g.OpNamed("Cast", [logp], ["LogLikelihood"], GraphBuilder.Int("to", (long)DataType.Float));
+        var inside = g.Op("And", g.Op("GreaterOrEqual", unit, g.Double(0.0)), g.Op("LessOrEqual", unit, g.Double(1.0)));
+        var rowInside = g.Op("Equal", g.OpWith("ReduceMin", [g.Cast(inside, DataType.Double), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]), g.Double(1.0));
+        var logp = g.Op("Where", rowInside, g.Add(delta, g.Double(ReflectedVeSde.PriorLogDensity + model.Bounds.LogDensityOffset)), g.Double(double.NegativeInfinity));
+        g.OpNamed("Cast", [logp], [logLikelihoodName], GraphBuilder.Int("to", (long)DataType.Float));
         var bpd = g.Mul(logp, g.Double(-1.0 / (d * System.Math.Log(2))));
-        g.OpNamed("Cast", [bpd], ["BitsPerDimension"], GraphBuilder.Int("to", (long)DataType.Float));
-        g.Output("LogLikelihood", DataType.Float, [null]);
-        g.Output("BitsPerDimension", DataType.Float, [null]);
+        g.OpNamed("Cast", [bpd], [bitsPerDimensionName], GraphBuilder.Int("to", (long)DataType.Float));
+        g.Output(logLikelihoodName, DataType.Float, [null]);
+        g.Output(bitsPerDimensionName, DataType.Float, [null]);
+        return g.ToModelBytes(GenerationGraph.Opset, "MLNetReflectedDiffusion");
+    }
+
+    /// <summary>
+    /// A graph with the same signature as <see cref="Build"/> whose outputs are zeros: for schema propagation before
+    /// a model exists.
+    /// </summary>
+    public static byte[] BuildSignature(string inputName, int dimension, string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput)
+    {
+        var g = new GraphBuilder("reflected_diffusion_likelihood_signature");
+        g.Input(inputName, DataType.Float, null, dimension);
+        var zero = g.OpWith("ReduceSum", [g.Mul(inputName, g.Float(0f)), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]);
+        g.OpNamed("Identity", [zero], [logLikelihoodName]);
+        g.OpNamed("Identity", [zero], [bitsPerDimensionName]);
+        g.Output(logLikelihoodName, DataType.Float, [null]);
+        g.Output(bitsPerDimensionName, DataType.Float, [null]);
         return g.ToModelBytes(GenerationGraph.Opset, "MLNetReflectedDiffusion");
     }
 

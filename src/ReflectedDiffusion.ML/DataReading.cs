@@ -1,0 +1,90 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ReflectedDiffusion.ML;
+
+/// <summary>Reads the feature (and label) columns of an <see cref="IDataView"/> into memory, naming bad rows.</summary>
+internal static class DataReading
+{
+    public static (List<float[]> Rows, long[]? Labels, int Classes) Read(IDataView data, string featureColumn, string? labelColumn, int dimension)
+    {
+        var features = data.Schema[featureColumn];
+        var columns = new List<DataViewSchema.Column> { features };
+        DataViewSchema.Column? label = null;
+        if (labelColumn is not null)
+        {
+            label = data.Schema.GetColumnOrNull(labelColumn) ?? throw new ArgumentOutOfRangeException(nameof(labelColumn), $"Label column '{labelColumn}' not found.");
+            columns.Add(label.Value);
+        }
+        var rows = new List<float[]>();
+        var labels = label is null ? null : new List<long>();
+        using var cursor = data.GetRowCursor(columns);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+        var getLabel = label is null ? null : LabelGetter(cursor, label.Value);
+        var buffer = default(VBuffer<float>);
+        long row = 0;
+        while (cursor.MoveNext())
+        {
+            getFeatures(ref buffer);
+            var dense = new float[dimension];
+            buffer.CopyTo(dense);
+            for (int j = 0; j < dimension; j++)
+                if (!float.IsFinite(dense[j]))
+                    throw new InvalidOperationException($"Column '{featureColumn}', row {row}, feature {j}: value {dense[j]} is not finite.");
+            rows.Add(dense);
+            if (getLabel is not null) labels!.Add(getLabel(row));
+            row++;
+        }
+        if (rows.Count == 0) throw new InvalidOperationException($"Column '{featureColumn}' has no rows to train on.");
+        int classes = 0;
+        if (labels is not null)
+        {
+            classes = (int)labels.Max() + 1;
+            if (label!.Value.Type is KeyDataViewType key) classes = (int)key.Count;
+        }
+        return (rows, labels?.ToArray(), classes);
+    }
+
+    // Class index 0..C-1 from a key (1-based, 0 = missing) or an integer-valued numeric column.
+    private static Func<long, long> LabelGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        string name = column.Name;
+        switch (column.Type)
+        {
+            case KeyDataViewType:
+            {
+                var get = cursor.GetGetter<uint>(column);
+                uint v = 0;
+                return row => { get(ref v); return v == 0 ? throw new InvalidOperationException($"Label column '{name}', row {row}: the key value is missing.") : v - 1; };
+            }
+            case NumberDataViewType t when t == NumberDataViewType.Int32:
+            {
+                var get = cursor.GetGetter<int>(column);
+                int v = 0;
+                return row => { get(ref v); return Checked(v, name, row); };
+            }
+            case NumberDataViewType t when t == NumberDataViewType.Int64:
+            {
+                var get = cursor.GetGetter<long>(column);
+                long v = 0;
+                return row => { get(ref v); return Checked(v, name, row); };
+            }
+            case NumberDataViewType t when t == NumberDataViewType.Single:
+            {
+                var get = cursor.GetGetter<float>(column);
+                float v = 0;
+                return row =>
+                {
+                    get(ref v);
+                    if (v != System.MathF.Floor(v)) throw new InvalidOperationException($"Label column '{name}', row {row}: {v} is not a class index; map text labels with MapValueToKey.");
+                    return Checked((long)v, name, row);
+                };
+            }
+            default:
+                throw new InvalidOperationException($"Label column '{name}' must be a key or an integer column; found {column.Type}. Map text labels with MapValueToKey first.");
+        }
+    }
+
+    private static long Checked(long v, string name, long row)
+        => v < 0 ? throw new InvalidOperationException($"Label column '{name}', row {row}: class {v} is negative.") : v;
+}

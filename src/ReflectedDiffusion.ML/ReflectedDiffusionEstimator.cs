@@ -1,0 +1,127 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using ReflectedDiffusion.Networks;
+using ReflectedDiffusion.Onnx;
+using ReflectedDiffusion.Sde;
+using ReflectedDiffusion.Training;
+using static TorchSharp.torch;
+
+namespace ReflectedDiffusion.ML;
+
+/// <summary>
+/// Trains a reflected diffusion model on a feature column and yields a transformer that adds
+/// <c>LogLikelihood</c> and <c>BitsPerDimension</c> (scalar <see cref="float"/>) for every row. Inference runs as a
+/// compiled ONNX graph through ML.NET's own OnnxTransformer, so the fitted pipeline saves and loads with
+/// <c>mlContext.Model</c>.
+/// </summary>
+public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionTransformer>
+{
+    /// <summary>Name of the added log-likelihood column.</summary>
+    public const string LogLikelihoodColumn = "LogLikelihood";
+    /// <summary>Name of the added bits-per-dimension column.</summary>
+    public const string BitsPerDimensionColumn = "BitsPerDimension";
+    internal const string LogLikelihoodVectorColumn = "LogLikelihood.Vector";
+    internal const string BitsPerDimensionVectorColumn = "BitsPerDimension.Vector";
+
+    private readonly ReflectedDiffusionOptions _options;
+
+    /// <summary>Creates the estimator; validates the options.</summary>
+    public ReflectedDiffusionEstimator(ReflectedDiffusionOptions options)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        if (string.IsNullOrWhiteSpace(options.FeatureColumnName)) throw new ArgumentOutOfRangeException(nameof(options), "FeatureColumnName must name a column.");
+        if (options.NumberOfSteps <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.NumberOfSteps, "NumberOfSteps must be positive.");
+        if (options.BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be positive.");
+        if (options.LikelihoodSteps <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.LikelihoodSteps, "LikelihoodSteps must be positive.");
+        if (!(options.BoundsMargin >= 0)) throw new ArgumentOutOfRangeException(nameof(options), options.BoundsMargin, "BoundsMargin must not be negative.");
+        if (options.Bounds == BoundsSource.Explicit && (options.LowerBounds is null || options.UpperBounds is null))
+            throw new ArgumentOutOfRangeException(nameof(options), "Explicit bounds need LowerBounds and UpperBounds.");
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var found = inputSchema.Where(c => c.Name == _options.FeatureColumnName).ToList();
+        if (found.Count == 0)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{_options.FeatureColumnName}' not found.");
+        var col = found[^1];
+        if (col.Kind != SchemaShape.Column.VectorKind.Vector || col.ItemType != NumberDataViewType.Single)
+            throw new InvalidOperationException($"Feature column '{_options.FeatureColumnName}' must be a known-size vector of Single; found {col.Kind} of {col.ItemType}.");
+        if (_options.LabelColumnName is { } label && !inputSchema.Any(c => c.Name == label))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label}' not found.");
+        using var ml = InferenceContext.Create();
+        return ScoringChain(ml, PlaceholderGraph(), _options).GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public ReflectedDiffusionTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        int d = FeatureSize(input.Schema, _options.FeatureColumnName);
+        var (rows, labels, classes) = DataReading.Read(input, _options.FeatureColumnName, _options.LabelColumnName, d);
+        var bounds = Bounds(rows, d);
+        var unitRows = new float[rows.Count * (long)d];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            bounds.Validate(rows[i], i);
+            for (int j = 0; j < d; j++) unitRows[(long)i * d + j] = (float)((rows[i][j] - bounds.Lower[j]) / (bounds.Upper[j] - bounds.Lower[j]));
+        }
+        // Rounding at the upper bound can land a hair above 1.
+        for (long k = 0; k < unitRows.LongLength; k++) unitRows[k] = System.Math.Min(1f, System.Math.Max(0f, unitRows[k]));
+
+        var sde = new ReflectedVeSde(_options.SigmaMin, ReflectedVeSde.DefaultSigmaMax);
+        var config = new ScoreNetworkConfig { Dimension = d, HiddenWidth = _options.HiddenWidth, Blocks = _options.Blocks, NumClasses = classes };
+        var trainer = new ScoreTrainer(config, sde, new TrainerOptions
+        {
+            Steps = _options.NumberOfSteps, BatchSize = _options.BatchSize, LearningRate = _options.LearningRate, Weighting = _options.Weighting,
+            Seed = _options.Seed, Device = _options.Device, Progress = _options.Progress, CancellationToken = _options.CancellationToken,
+            WarmupSteps = System.Math.Min(100, _options.NumberOfSteps / 10),
+        });
+        TrainingResult result;
+        using (var x = tensor(unitRows, [rows.Count, d]))
+        using (var y = labels is null ? null : tensor(labels))
+            result = trainer.Fit(new InMemoryTrainingSet(x, y, classes));
+        var model = new ScoreModel(result.Network.to(CPU), sde, bounds);
+        var graph = LikelihoodGraph.Build(model, _options.LikelihoodSteps, _options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn);
+        var ml = InferenceContext.Create();
+        var inner = ScoringChain(ml, graph, _options).Fit(input);
+        return new ReflectedDiffusionTransformer(inner, ml, model, graph, _options.FeatureColumnName, result.LossTrace);
+    }
+
+    private BoxBounds Bounds(List<float[]> rows, int d)
+    {
+        switch (_options.Bounds)
+        {
+            case BoundsSource.Unit:
+                return BoxBounds.Unit(d);
+            case BoundsSource.Explicit:
+                var b = new BoxBounds(_options.LowerBounds!, _options.UpperBounds!);
+                if (b.Dimension != d) throw new ArgumentOutOfRangeException(nameof(ReflectedDiffusionOptions.LowerBounds), $"The bounds have {b.Dimension} features; column '{_options.FeatureColumnName}' has {d}.");
+                return b;
+            default:
+                var observed = BoxBounds.FromData(rows);
+                var pad = observed.Upper.Zip(observed.Lower, (h, l) => _options.BoundsMargin * (h - l)).ToArray();
+                return new BoxBounds(observed.Lower.Select((l, j) => l - pad[j]).ToArray(), observed.Upper.Select((h, j) => h + pad[j]).ToArray());
+        }
+    }
+
+    internal static int FeatureSize(DataViewSchema schema, string column)
+    {
+        var col = schema.GetColumnOrNull(column) ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Feature column '{column}' not found.");
+        if (col.Type is not VectorDataViewType { ItemType: NumberDataViewType t } vector || t != NumberDataViewType.Single)
+            throw new InvalidOperationException($"Feature column '{column}' must be a vector of Single; found {col.Type}.");
+        if (!vector.IsKnownSize)
+            throw new InvalidOperationException($"Feature column '{column}' must be a vector of known size; its size is unknown.");
+        return vector.Size;
+    }
+
+    internal static IEstimator<ITransformer> ScoringChain(MLContext ml, byte[] graph, ReflectedDiffusionOptions options)
+        => ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [options.FeatureColumnName], new MemoryStream(graph), options.GpuDeviceId, options.FallbackToCpu)
+            .Append(ml.Transforms.CustomMapping<LikelihoodVectors, LikelihoodScalars>(LikelihoodScalarsFactory.Map, LikelihoodScalarsFactory.ContractName))
+            .Append(ml.Transforms.DropColumns(LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn));
+
+    // A graph with the scoring signature, for schema propagation before training.
+    private byte[] PlaceholderGraph()
+        => LikelihoodGraph.BuildSignature(_options.FeatureColumnName, 1, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn);
+}

@@ -1,0 +1,66 @@
+using ReflectedDiffusion.Training;
+
+namespace ReflectedDiffusion.ML;
+
+/// <summary>Where the box that bounds the data comes from.</summary>
+public enum BoundsSource
+{
+    /// <summary>The unit box [0, 1]^d: values must already lie in it (for example after <c>NormalizeMinMax</c>).</summary>
+    Unit,
+    /// <summary>Per-feature minimum and maximum of the training data, widened by <see cref="ReflectedDiffusionOptions.BoundsMargin"/>.</summary>
+    Data,
+    /// <summary><see cref="ReflectedDiffusionOptions.LowerBounds"/> and <see cref="ReflectedDiffusionOptions.UpperBounds"/>.</summary>
+    Explicit,
+}
+
+/// <summary>Options of <see cref="ReflectedDiffusionEstimator"/> (public fields with defaults, as ML.NET options are).</summary>
+public sealed class ReflectedDiffusionOptions
+{
+    /// <summary>The input column: a known-size vector of <see cref="float"/>.</summary>
+    public string FeatureColumnName = "Features";
+
+    /// <summary>
+    /// Optional label column (a key, or an integer column with values 0..C-1): trains a class-conditional model with
+    /// label dropout for classifier-free guidance. The likelihood columns are always unconditional (log p(x)).
+    /// </summary>
+    public string? LabelColumnName;
+
+    /// <summary>Training steps.</summary>
+    public int NumberOfSteps = 2000;
+    /// <summary>Mini-batch size.</summary>
+    public int BatchSize = 256;
+    /// <summary>Peak Adam learning rate.</summary>
+    public double LearningRate = 2e-3;
+    /// <summary>Hidden width of the residual MLP.</summary>
+    public int HiddenWidth = 256;
+    /// <summary>Residual blocks of the MLP.</summary>
+    public int Blocks = 3;
+    /// <summary>Loss weighting: likelihood weighting (the default here) suits likelihood scoring.</summary>
+    public LossWeighting Weighting = LossWeighting.Likelihood;
+
+    /// <summary>Where the bounds come from.</summary>
+    public BoundsSource Bounds = BoundsSource.Unit;
+    /// <summary>With <see cref="BoundsSource.Data"/>: each side widens by this fraction of the observed range.</summary>
+    public double BoundsMargin = 0.05;
+    /// <summary>With <see cref="BoundsSource.Explicit"/>: lower bound per feature.</summary>
+    public double[]? LowerBounds;
+    /// <summary>With <see cref="BoundsSource.Explicit"/>: upper bound per feature.</summary>
+    public double[]? UpperBounds;
+
+    /// <summary>Smallest noise level: the reference's 1e-4 for likelihood models.</summary>
+    public double SigmaMin = 1e-4;
+    /// <summary>Fixed RK4 steps of the likelihood ODE in the compiled graph.</summary>
+    public int LikelihoodSteps = 100;
+    /// <summary>Seed of training (weights, batches, noise).</summary>
+    public ulong Seed = 1;
+    /// <summary>Torch device for training ("cpu", or "cuda:0" with a CUDA TorchSharp backend).</summary>
+    public string Device = "cpu";
+    /// <summary>CUDA device for ONNX Runtime inference; null runs on the CPU.</summary>
+    public int? GpuDeviceId;
+    /// <summary>Use the CPU when the CUDA device cannot be used.</summary>
+    public bool FallbackToCpu = true;
+    /// <summary>Training progress callback.</summary>
+    public Action<TrainingProgress>? Progress;
+    /// <summary>Cancels training.</summary>
+    public CancellationToken CancellationToken;
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReflectedDiffusion.Onnx;
+using ReflectedDiffusion.Sampling;
+
+namespace ReflectedDiffusion.ML;
+
+/// <summary>
+/// A fitted reflected diffusion model in an ML.NET pipeline: adds <c>LogLikelihood</c> and <c>BitsPerDimension</c>
+/// (scalar <see cref="float"/>) through a chain of ML.NET's own stages (OnnxTransformer, a registered custom mapping,
+/// column dropping), to which saving is delegated; so <c>mlContext.Model.Load</c> needs nothing of this type, only
+/// <see cref="ReflectedDiffusionCatalog.RegisterReflectedDiffusion"/>. Also generates new rows.
+/// </summary>
+public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
+{
+    private readonly ITransformer _inner;
+    private readonly InferenceContext _context;
+    private readonly string _featureColumn;
+
+    internal ReflectedDiffusionTransformer(ITransformer inner, InferenceContext context, ScoreModel model, byte[] likelihoodGraph, string featureColumn, IReadOnlyList<float> lossTrace)
+    {
+        _inner = inner;
+        _context = context;
+        Model = model;
+        LikelihoodGraphBytes = likelihoodGraph;
+        _featureColumn = featureColumn;
+        LossTrace = lossTrace;
+    }
+
+    /// <summary>The trained model (EMA weights, SDE and bounds).</summary>
+    public ScoreModel Model { get; }
+    /// <summary>The compiled likelihood graph (ONNX bytes).</summary>
+    public byte[] LikelihoodGraphBytes { get; }
+    /// <summary>Training loss per step.</summary>
+    public IReadOnlyList<float> LossTrace { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => _inner.IsRowToRowMapper;
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ReflectedDiffusionEstimator.FeatureSize(inputSchema, _featureColumn);
+        return _inner.GetOutputSchema(inputSchema);
+    }
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _inner.GetRowToRowMapper(inputSchema);
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        int d = ReflectedDiffusionEstimator.FeatureSize(input.Schema, _featureColumn);
+        if (d != Model.Network.Config.Dimension)
+            throw new InvalidOperationException($"Feature column '{_featureColumn}' has {d} features; the model was trained on {Model.Network.Config.Dimension}.");
+        return _inner.Transform(input);
+    }
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_inner).Save(ctx);
+
+    /// <summary>
+    /// Generates <paramref name="count"/> rows in the user's units through the compiled generation graph (Heun ODE,
+    /// <paramref name="steps"/> steps); row i uses the row seed of (<paramref name="seed"/>, i). For conditional models
+    /// pass one label per row (the class index; the number of classes means "no label") and a guidance weight.
+    /// </summary>
+    public float[][] Generate(int count, ulong seed = 0, int steps = 100, long[]? labels = null, float guidance = 0)
+    {
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "The number of rows must be positive.");
+        var config = Model.Network.Config;
+        if (config.IsConditional) labels ??= Enumerable.Repeat((long)config.NumClasses, count).ToArray();
+        else if (labels is not null) throw new ArgumentException("The model is unconditional; it takes no labels.", nameof(labels));
+        using var generator = new OnnxGenerator(GenerationGraph.Build(Model, steps), config.Dimension, config.IsConditional);
+        using var seeds = CounterNoise.RowSeeds(seed, 0, count);
+        var flat = generator.Generate(seeds.data<long>().ToArray(), labels, labels is null ? null : Enumerable.Repeat(guidance, count).ToArray());
+        return Enumerable.Range(0, count).Select(i => flat.AsSpan(i * config.Dimension, config.Dimension).ToArray()).ToArray();
+    }
+
+    /// <summary>Generates rows (see <see cref="Generate"/>) as an <see cref="IDataView"/> with a known-size vector column.</summary>
+    public IDataView GenerateDataView(MLContext mlContext, int count, ulong seed = 0, int steps = 100, string columnName = "Generated")
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        var rows = Generate(count, seed, steps).Select(r => new GeneratedRow { Generated = r });
+        var schema = SchemaDefinition.Create(typeof(GeneratedRow));
+        schema[nameof(GeneratedRow.Generated)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Model.Network.Config.Dimension);
+        schema[nameof(GeneratedRow.Generated)].ColumnName = columnName;
+        return mlContext.Data.LoadFromEnumerable(rows.ToList(), schema);
+    }
+
+    /// <summary>Writes likelihood.onnx, generation.onnx and model.json (their inputs and outputs) to a folder, for use outside .NET.</summary>
+    public void ExportOnnx(string directory, int generationSteps = 100)
+    {
+        Directory.CreateDirectory(directory);
+        var config = Model.Network.Config;
+        Training.TensorIO.WriteAtomically(Path.Combine(directory, "likelihood.onnx"), s => s.Write(LikelihoodGraphBytes));
+        var generation = GenerationGraph.Build(Model, generationSteps);
+        Training.TensorIO.WriteAtomically(Path.Combine(directory, "generation.onnx"), s => s.Write(generation));
+        var description = new
+        {
+            likelihood = new
+            {
+                file = "likelihood.onnx", opset = GenerationGraph.Opset,
+                inputs = new[] { new { name = _featureColumn, type = "float32", shape = new object[] { "N", config.Dimension } } },
+                outputs = new[]
+                {
+                    new { name = ReflectedDiffusionEstimator.LogLikelihoodVectorColumn, type = "float32", shape = new object[] { "N" } },
+                    new { name = ReflectedDiffusionEstimator.BitsPerDimensionVectorColumn, type = "float32", shape = new object[] { "N" } },
+                },
+            },
+            generation = new
+            {
+                file = "generation.onnx", opset = GenerationGraph.Opset, steps = generationSteps,
+                inputs = config.IsConditional
+                    ? new[] { new { name = "Seed", type = "int64", shape = new object[] { "N", 1 } }, new { name = "Label", type = "int64", shape = new object[] { "N", 1 } }, new { name = "Guidance", type = "float32", shape = new object[] { "N", 1 } } }
+                    : new[] { new { name = "Seed", type = "int64", shape = new object[] { "N", 1 } } },
+                outputs = new[] { new { name = "Generated", type = "float32", shape = new object[] { "N", config.Dimension } } },
+            },
+            bounds = new { lower = Model.Bounds.Lower, upper = Model.Bounds.Upper },
+            classes = config.NumClasses,
+        };
+        var json = JsonSerializer.Serialize(description, new JsonSerializerOptions { WriteIndented = true });
+        Training.TensorIO.WriteAtomically(Path.Combine(directory, "model.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(json)));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        (_inner as IDisposable)?.Dispose();
+        Model.Dispose();
+        _context.Dispose();
+    }
+
+    private sealed class GeneratedRow
+    {
+        public float[] Generated = [];
+    }
+}

@@ -1,0 +1,109 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ReflectedDiffusion.ML.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TorchCollection { public const string Name = "Torch"; }
+
+public sealed class VectorRow
+{
+    [VectorType(3)] public float[] Features = [];
+}
+
+[Collection(TorchCollection.Name)]
+public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("rd-ml-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static IDataView Cube(MLContext ml, int n, int seed)
+    {
+        var rng = new Random(seed);
+        // Mass near the faces: a corner cluster and a face cluster, folded into [0, 1].
+        float Fold(double v) => (float)Sde.ReflectedHeatKernel.Reflect(v);
+        var rows = Enumerable.Range(0, n).Select(i => new VectorRow
+        {
+            Features = i % 2 == 0
+                ? [Fold(0.05 * Gauss(rng)), Fold(0.05 * Gauss(rng)), Fold(0.9 + 0.05 * Gauss(rng))]
+                : [Fold(0.5 + 0.1 * Gauss(rng)), Fold(1 + 0.05 * Gauss(rng)), Fold(0.3 + 0.1 * Gauss(rng))],
+        }).ToList();
+        return ml.Data.LoadFromEnumerable(rows);
+    }
+
+    // ML.NET builds a SchemaShape from a schema only internally (its own estimator tests see that method);
+    // the contract tests here reach it the same way.
+    private static SchemaShape Shape(DataViewSchema schema)
+        => (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, [typeof(DataViewSchema)])!
+            .Invoke(null, [schema])!;
+
+    private static double Gauss(Random rng) => System.Math.Sqrt(-2 * System.Math.Log(1 - rng.NextDouble())) * System.Math.Cos(2 * System.Math.PI * rng.NextDouble());
+
+    private static ReflectedDiffusionOptions Small() => new() { NumberOfSteps = 300, BatchSize = 128, HiddenWidth = 64, Blocks = 2, LikelihoodSteps = 40, Seed = 3 };
+
+    [Fact]
+    public void SchemaPropagatesAndBadSchemasNameTheColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Cube(ml, 50, 1);
+        var estimator = ml.Transforms.ReflectedDiffusion(Small());
+        var shape = estimator.GetOutputSchema(Shape(data.Schema));
+        var ll = shape.First(c => c.Name == "LogLikelihood");
+        Assert.Equal(SchemaShape.Column.VectorKind.Scalar, ll.Kind);
+        Assert.Equal(NumberDataViewType.Single, ll.ItemType);
+        Assert.Contains(shape, c => c.Name == "BitsPerDimension" && c.Kind == SchemaShape.Column.VectorKind.Scalar);
+        Assert.DoesNotContain(shape, c => c.Name.EndsWith(".Vector"));
+
+        var missing = ml.Transforms.ReflectedDiffusion(new ReflectedDiffusionOptions { FeatureColumnName = "Nope" });
+        Assert.Contains("'Nope'", Assert.Throws<ArgumentOutOfRangeException>(() => missing.GetOutputSchema(Shape(data.Schema))).Message);
+        Assert.Contains("'Nope'", Assert.Throws<ArgumentOutOfRangeException>(() => missing.Fit(data)).Message);
+        var scalar = ml.Data.LoadFromEnumerable(new[] { new { Features = 1f } });
+        Assert.Contains("'Features'", Assert.Throws<InvalidOperationException>(() => estimator.GetOutputSchema(Shape(scalar.Schema))).Message);
+        var noLabel = ml.Transforms.ReflectedDiffusion(new ReflectedDiffusionOptions { LabelColumnName = "Label" });
+        Assert.Contains("'Label'", Assert.Throws<ArgumentOutOfRangeException>(() => noLabel.GetOutputSchema(Shape(data.Schema))).Message);
+    }
+
+    [Fact]
+    public void ValuesOutsideTheUnitBoxAreRejectedWithTheirRow()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Enumerable.Range(0, 10).Select(i => new VectorRow { Features = [0.5f, 0.5f, i == 7 ? 1.5f : 0.5f] });
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ReflectedDiffusion(Small()).Fit(ml.Data.LoadFromEnumerable(rows)));
+        Assert.Contains("Row 7, feature 2", e.Message);
+    }
+
+    [Fact]
+    public void FitScoresSavesAndLoadsWithTheSameValues()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = Cube(ml, 600, 2);
+        var test = Cube(ml, 40, 3);
+        using var model = ml.Transforms.ReflectedDiffusion(Small()).Fit(train);
+        var scored = model.Transform(test);
+        Assert.Equal(NumberDataViewType.Single, scored.Schema["LogLikelihood"].Type);
+        Assert.Equal(NumberDataViewType.Single, scored.Schema["BitsPerDimension"].Type);
+        var ll = scored.GetColumn<float>("LogLikelihood").ToArray();
+        var bpd = scored.GetColumn<float>("BitsPerDimension").ToArray();
+        Assert.All(ll, v => Assert.True(float.IsFinite(v)));
+        for (int i = 0; i < ll.Length; i++) Assert.Equal(-ll[i] / (3 * System.Math.Log(2)), bpd[i], 3);
+        output.WriteLine($"mean held-out log-likelihood {ll.Average():F3} nats (uniform density: 0)");
+        Assert.True(ll.Average() > 1.0, "the model should be far more concentrated than the uniform density");
+
+        var path = Path.Combine(_dir, "model.zip");
+        ml.Model.Save(model, train.Schema, path);
+        var fresh = new MLContext(seed: 5).RegisterReflectedDiffusion();
+        var loaded = fresh.Model.Load(path, out var inputSchema);
+        var reloaded = loaded.Transform(test).GetColumn<float>("LogLikelihood").ToArray();
+        for (int i = 0; i < ll.Length; i++) Assert.Equal(ll[i], reloaded[i], 4);
+        Assert.Equal(NumberDataViewType.Single, loaded.GetOutputSchema(inputSchema)["LogLikelihood"].Type);
+        (loaded as IDisposable)?.Dispose();
+
+        var generated = model.Generate(200, seed: 4, steps: 50);
+        Assert.All(generated, r => Assert.All(r, v => Assert.InRange(v, 0f, 1f)));
+        model.ExportOnnx(Path.Combine(_dir, "export"));
+        Assert.True(File.Exists(Path.Combine(_dir, "export", "generation.onnx")));
+        Assert.Contains("\"Seed\"", File.ReadAllText(Path.Combine(_dir, "export", "model.json")));
+    }
+}
