@@ -7,12 +7,18 @@ namespace ReflectedDiffusion.Onnx;
 public sealed class OnnxScorer : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly string _input, _logLikelihood, _bitsPerDimension;
 
-    /// <summary>Wraps a graph from <see cref="LikelihoodGraph.Build"/>; see <see cref="OnnxSessions.Create"/> for the device.</summary>
-    public OnnxScorer(byte[] graph, int dimension, int? gpuDeviceId = null, bool fallbackToCpu = true)
+    /// <summary>
+    /// Wraps a graph from <see cref="LikelihoodGraph.Build"/> with the input and output names it was built with;
+    /// see <see cref="OnnxSessions.Create"/> for the device.
+    /// </summary>
+    public OnnxScorer(byte[] graph, int dimension, int? gpuDeviceId = null, bool fallbackToCpu = true, string inputName = "Features",
+        string logLikelihoodName = LikelihoodGraph.LogLikelihoodOutput, string bitsPerDimensionName = LikelihoodGraph.BitsPerDimensionOutput)
     {
         _session = OnnxSessions.Create(graph, gpuDeviceId, fallbackToCpu);
         Dimension = dimension;
+        (_input, _logLikelihood, _bitsPerDimension) = (inputName, logLikelihoodName, bitsPerDimensionName);
     }
 
     /// <summary>Features per row.</summary>
@@ -24,10 +30,10 @@ public sealed class OnnxScorer : IDisposable
         ArgumentNullException.ThrowIfNull(features);
         if (features.Length % Dimension != 0) throw new ArgumentException($"Expected a multiple of {Dimension} values, got {features.Length}.", nameof(features));
         int n = features.Length / Dimension;
-        var input = NamedOnnxValue.CreateFromTensor("Features", new DenseTensor<float>(features, [n, Dimension]));
+        var input = NamedOnnxValue.CreateFromTensor(_input, new DenseTensor<float>(features, [n, Dimension]));
         using var results = _session.Run([input]);
-        return (results.First(r => r.Name == "LogLikelihood").AsTensor<float>().ToArray(),
-                results.First(r => r.Name == "BitsPerDimension").AsTensor<float>().ToArray());
+        return (results.First(r => r.Name == _logLikelihood).AsTensor<float>().ToArray(),
+                results.First(r => r.Name == _bitsPerDimension).AsTensor<float>().ToArray());
     }
 
     /// <inheritdoc />

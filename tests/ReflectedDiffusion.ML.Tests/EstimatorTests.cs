@@ -100,6 +100,9 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(NumberDataViewType.Single, loaded.GetOutputSchema(inputSchema)["LogLikelihood"].Type);
         (loaded as IDisposable)?.Dispose();
 
+        var (batched, batchedBits) = model.ScoreBatched(test, batchSize: 16);
+        for (int i = 0; i < ll.Length; i++) { Assert.Equal(ll[i], batched[i], 4); Assert.Equal(bpd[i], batchedBits[i], 4); }
+
         var generated = model.Generate(200, seed: 4, steps: 50);
         Assert.All(generated, r => Assert.All(r, v => Assert.InRange(v, 0f, 1f)));
         model.ExportOnnx(Path.Combine(_dir, "export"));

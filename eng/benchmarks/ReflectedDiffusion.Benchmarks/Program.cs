@@ -1,6 +1,7 @@
 // Benchmarks that print figures (not tests). Usage:
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- train-speed [steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- samplers [samples]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring [rows]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -12,7 +13,10 @@ switch (command)
     case "samplers":
         SamplerTable.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000);
         break;
+    case "scoring":
+        ScoringThroughput.Run(args.Length > 1 ? int.Parse(args[1]) : 2000);
+        break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | samplers [samples]");
+        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows]");
         break;
 }
