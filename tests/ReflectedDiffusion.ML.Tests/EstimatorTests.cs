@@ -33,6 +33,22 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         return ml.Data.LoadFromEnumerable(rows);
     }
 
+    private static void RunLoadCheck(params string[] args)
+    {
+        // The checker is built next to this test project (same configuration and runtime).
+        var here = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
+        var checker = here.Replace("ReflectedDiffusion.ML.Tests", "ReflectedDiffusion.ML.LoadCheck") + Path.DirectorySeparatorChar + "ReflectedDiffusion.ML.LoadCheck.dll";
+        Assert.True(File.Exists(checker), $"load checker not built at {checker}");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(checker);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(120_000), "the load checker did not finish in 2 minutes");
+        Assert.True(process.ExitCode == 0, $"the load checker failed ({process.ExitCode}): {stderr.Result}");
+    }
+
     // ML.NET builds a SchemaShape from a schema only internally (its own estimator tests see that method);
     // the contract tests here reach it the same way.
     private static SchemaShape Shape(DataViewSchema schema)
@@ -99,6 +115,16 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         for (int i = 0; i < ll.Length; i++) Assert.Equal(ll[i], reloaded[i], 4);
         Assert.Equal(NumberDataViewType.Single, loaded.GetOutputSchema(inputSchema)["LogLikelihood"].Type);
         (loaded as IDisposable)?.Dispose();
+
+        // And in a fresh process that knows only ML.NET and the registration call.
+        var input = Path.Combine(_dir, "rows.csv");
+        var testRows = ml.Data.CreateEnumerable<VectorRow>(test, reuseRowObject: false).ToList();
+        File.WriteAllLines(input, testRows.Select(r => string.Join(",", r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
+        var outputPath = Path.Combine(_dir, "scores.csv");
+        RunLoadCheck(path, input, outputPath);
+        var other = File.ReadAllLines(outputPath).Select(l => float.Parse(l.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(ll.Length, other.Length);
+        for (int i = 0; i < ll.Length; i++) Assert.True(System.Math.Abs(ll[i] - other[i]) <= 1e-4 * System.Math.Max(1, System.Math.Abs(ll[i])), $"row {i}: {ll[i]} vs {other[i]} after loading in another process");
 
         var (batched, batchedBits) = model.ScoreBatched(test, batchSize: 16);
         for (int i = 0; i < ll.Length; i++) { Assert.Equal(ll[i], batched[i], 4); Assert.Equal(bpd[i], batchedBits[i], 4); }

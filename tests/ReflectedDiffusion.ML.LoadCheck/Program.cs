@@ -1,0 +1,29 @@
+// Usage: LoadCheck MODEL.zip INPUT.csv OUTPUT.csv
+// INPUT: one row of comma-separated feature values per line. OUTPUT: LogLikelihood,BitsPerDimension per line.
+// Uses only public ML.NET calls plus the library's registration of its custom mapping.
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReflectedDiffusion.ML;
+
+if (args.Length != 3)
+{
+    Console.Error.WriteLine("usage: LoadCheck MODEL.zip INPUT.csv OUTPUT.csv");
+    return 2;
+}
+var ml = new MLContext().RegisterReflectedDiffusion();
+var model = ml.Model.Load(args[0], out var schema);
+var rows = File.ReadLines(args[1]).Select(l => new Row { Features = l.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray() }).ToList();
+var definition = SchemaDefinition.Create(typeof(Row));
+definition[nameof(Row.Features)].ColumnType = schema[nameof(Row.Features)].Type;
+var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
+var ll = scored.GetColumn<float>("LogLikelihood").ToArray();
+var bpd = scored.GetColumn<float>("BitsPerDimension").ToArray();
+File.WriteAllLines(args[2], ll.Zip(bpd, (a, b) => $"{a.ToString("R", CultureInfo.InvariantCulture)},{b.ToString("R", CultureInfo.InvariantCulture)}"));
+(model as IDisposable)?.Dispose();
+return 0;
+
+internal sealed class Row
+{
+    public float[] Features = [];
+}
