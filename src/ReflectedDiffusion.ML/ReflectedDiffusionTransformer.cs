@@ -112,6 +112,25 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         return Enumerable.Range(0, count).Select(i => flat.AsSpan(i * config.Dimension, config.Dimension).ToArray()).ToArray();
     }
 
+    /// <summary>
+    /// A generation transformer: maps rows holding a seed (an <see cref="long"/> column) to a <c>Generated</c> vector
+    /// column in the user's units, through the compiled generation graph (Heun ODE, <paramref name="steps"/> steps)
+    /// in ML.NET's OnnxTransformer; it saves and loads with <c>mlContext.Model</c> like any ML.NET stage. A row's
+    /// sample depends only on its seed. Unconditional models only (conditional ones: <see cref="Generate"/>).
+    /// </summary>
+    public ITransformer CreateGenerationTransformer(IDataView seedRows, string seedColumnName = "Seed", int steps = 100, string outputColumnName = "Generated")
+    {
+        ArgumentNullException.ThrowIfNull(seedRows);
+        if (Model.Network.Config.IsConditional)
+            throw new NotSupportedException("Seed-row generation through ML.NET supports unconditional models; use Generate for labels and guidance.");
+        var seed = seedRows.Schema.GetColumnOrNull(seedColumnName)
+            ?? throw new ArgumentOutOfRangeException(nameof(seedColumnName), $"Seed column '{seedColumnName}' not found.");
+        if (seed.Type != NumberDataViewType.Int64)
+            throw new InvalidOperationException($"Seed column '{seedColumnName}' must be Int64; found {seed.Type}.");
+        var graph = GenerationGraph.Build(Model, steps, seedColumnName, outputColumnName);
+        return _context.Context.Transforms.ApplyOnnxModel([outputColumnName], [seedColumnName], new MemoryStream(graph)).Fit(seedRows);
+    }
+
     /// <summary>Generates rows (see <see cref="Generate"/>) as an <see cref="IDataView"/> with a known-size vector column.</summary>
     public IDataView GenerateDataView(MLContext mlContext, int count, ulong seed = 0, int steps = 100, string columnName = "Generated")
     {

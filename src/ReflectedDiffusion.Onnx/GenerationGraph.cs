@@ -23,7 +23,7 @@ public static class GenerationGraph
     private const ulong Mix1 = 0xBF58476D1CE4E5B9UL, Mix2 = 0x94D049BB133111EBUL;
 
     /// <summary>Builds the serialised ONNX model for <paramref name="model"/> with <paramref name="steps"/> Heun steps.</summary>
-    public static byte[] Build(ScoreModel model, int steps)
+    public static byte[] Build(ScoreModel model, int steps, string seedName = "Seed", string outputName = "Generated")
     {
         ArgumentNullException.ThrowIfNull(model);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
@@ -31,7 +31,7 @@ public static class GenerationGraph
         var net = new NetworkGraph(model.Network, g);
         var config = model.Network.Config;
         int d = config.Dimension;
-        g.Input("Seed", DataType.Int64, null, 1);
+        g.Input(seedName, DataType.Int64, null, 1);
         string? label = null, guidance = null;
         if (config.IsConditional)
         {
@@ -41,7 +41,7 @@ public static class GenerationGraph
             guidance = "Guidance";
         }
 
-        var x0 = Uniform(g, g.Cast("Seed", DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);
+        var x0 = Uniform(g, g.Cast(seedName, DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);
 
         // Loop body: one Heun step from t0 = 1 + i dt to t1 = t0 + dt, dt = -1/steps.
         double dt = -1.0 / steps;
@@ -64,8 +64,8 @@ public static class GenerationGraph
         var unit = g.Cast(final, DataType.Float);
         var lower = g.FloatTensor(model.Bounds.Lower.Select(v => (float)v).ToArray(), [d]);
         var width = g.FloatTensor(model.Bounds.Upper.Zip(model.Bounds.Lower, (h, l) => (float)(h - l)).ToArray(), [d]);
-        g.OpNamed("Add", [lower, g.Mul(unit, width)], ["Generated"]);
-        g.Output("Generated", DataType.Float, null, d);
+        g.OpNamed("Add", [lower, g.Mul(unit, width)], [outputName]);
+        g.Output(outputName, DataType.Float, null, d);
         return g.ToModelBytes(Opset, "MLNetReflectedDiffusion");
     }
 
