@@ -116,19 +116,29 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// A generation transformer: maps rows holding a seed (an <see cref="long"/> column) to a <c>Generated</c> vector
     /// column in the user's units, through the compiled generation graph (Heun ODE, <paramref name="steps"/> steps)
     /// in ML.NET's OnnxTransformer; it saves and loads with <c>mlContext.Model</c> like any ML.NET stage. A row's
-    /// sample depends only on its seed. Unconditional models only (conditional ones: <see cref="Generate"/>).
+    /// sample depends only on its seed (and label and guidance weight). Conditional models also read a label column
+    /// (<see cref="long"/> class index; the number of classes means no label) and a guidance column (<see cref="float"/>).
     /// </summary>
-    public ITransformer CreateGenerationTransformer(IDataView seedRows, string seedColumnName = "Seed", int steps = 100, string outputColumnName = "Generated")
+    public ITransformer CreateGenerationTransformer(IDataView seedRows, string seedColumnName = "Seed", int steps = 100, string outputColumnName = "Generated",
+        string labelColumnName = "Label", string guidanceColumnName = "Guidance")
     {
         ArgumentNullException.ThrowIfNull(seedRows);
+        RequireColumn(seedRows.Schema, seedColumnName, NumberDataViewType.Int64, "Seed");
+        string[] inputs = [seedColumnName];
         if (Model.Network.Config.IsConditional)
-            throw new NotSupportedException("Seed-row generation through ML.NET supports unconditional models; use Generate for labels and guidance.");
-        var seed = seedRows.Schema.GetColumnOrNull(seedColumnName)
-            ?? throw new ArgumentOutOfRangeException(nameof(seedColumnName), $"Seed column '{seedColumnName}' not found.");
-        if (seed.Type != NumberDataViewType.Int64)
-            throw new InvalidOperationException($"Seed column '{seedColumnName}' must be Int64; found {seed.Type}.");
-        var graph = GenerationGraph.Build(Model, steps, seedColumnName, outputColumnName);
-        return _context.Context.Transforms.ApplyOnnxModel([outputColumnName], [seedColumnName], new MemoryStream(graph)).Fit(seedRows);
+        {
+            RequireColumn(seedRows.Schema, labelColumnName, NumberDataViewType.Int64, "Label");
+            RequireColumn(seedRows.Schema, guidanceColumnName, NumberDataViewType.Single, "Guidance");
+            inputs = [seedColumnName, labelColumnName, guidanceColumnName];
+        }
+        var graph = GenerationGraph.Build(Model, steps, seedColumnName, outputColumnName, labelColumnName, guidanceColumnName);
+        return _context.Context.Transforms.ApplyOnnxModel([outputColumnName], inputs, new MemoryStream(graph)).Fit(seedRows);
+    }
+
+    private static void RequireColumn(DataViewSchema schema, string name, DataViewType type, string role)
+    {
+        var column = schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(schema), $"{role} column '{name}' not found.");
+        if (column.Type != type) throw new InvalidOperationException($"{role} column '{name}' must be {type}; found {column.Type}.");
     }
 
     /// <summary>Generates rows (see <see cref="Generate"/>) as an <see cref="IDataView"/> with a known-size vector column.</summary>

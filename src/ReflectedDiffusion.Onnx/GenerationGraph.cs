@@ -23,7 +23,8 @@ public static class GenerationGraph
     private const ulong Mix1 = 0xBF58476D1CE4E5B9UL, Mix2 = 0x94D049BB133111EBUL;
 
     /// <summary>Builds the serialised ONNX model for <paramref name="model"/> with <paramref name="steps"/> Heun steps.</summary>
-    public static byte[] Build(ScoreModel model, int steps, string seedName = "Seed", string outputName = "Generated")
+    public static byte[] Build(ScoreModel model, int steps, string seedName = "Seed", string outputName = "Generated",
+        string labelName = "Label", string guidanceName = "Guidance")
     {
         ArgumentNullException.ThrowIfNull(model);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
@@ -35,10 +36,10 @@ public static class GenerationGraph
         string? label = null, guidance = null;
         if (config.IsConditional)
         {
-            g.Input("Label", DataType.Int64, null, 1);
-            g.Input("Guidance", DataType.Float, null, 1);
-            label = g.OpWith("Reshape", ["Label", g.Int64Vector(-1)], []);
-            guidance = "Guidance";
+            g.Input(labelName, DataType.Int64, null, 1);
+            g.Input(guidanceName, DataType.Float, null, 1);
+            label = g.OpWith("Reshape", [labelName, g.Int64Vector(-1)], []);
+            guidance = guidanceName;
         }
 
         var x0 = Uniform(g, g.Cast(seedName, DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);

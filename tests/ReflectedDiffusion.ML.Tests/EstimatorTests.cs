@@ -13,6 +13,19 @@ public sealed class SeedRow
     public long Seed;
 }
 
+public sealed class ConditionalSeedRow
+{
+    public long Seed;
+    public long Label;
+    public float Guidance;
+}
+
+public sealed class LabelledRow
+{
+    public string Class = "";
+    [VectorType(3)] public float[] Features = [];
+}
+
 public sealed class GeneratedRow
 {
     [VectorType(3)] public float[] Generated = [];
@@ -89,6 +102,37 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("'Features'", Assert.Throws<InvalidOperationException>(() => estimator.GetOutputSchema(Shape(scalar.Schema))).Message);
         var noLabel = ml.Transforms.ReflectedDiffusion(new ReflectedDiffusionOptions { LabelColumnName = "Label" });
         Assert.Contains("'Label'", Assert.Throws<ArgumentOutOfRangeException>(() => noLabel.GetOutputSchema(Shape(data.Schema))).Message);
+    }
+
+    [Fact]
+    public void ConditionalModelsGenerateFromSeedLabelAndGuidanceRows()
+    {
+        var ml = new MLContext(seed: 1);
+        // Class 0 near the origin corner, class 1 near the opposite corner; a key label from MapValueToKey.
+        var rng = new Random(4);
+        var rows = Enumerable.Range(0, 600).Select(i => new LabelledRow
+        {
+            Class = i % 2 == 0 ? "low" : "high",
+            Features = Enumerable.Range(0, 3).Select(_ => (float)Sde.ReflectedHeatKernel.Reflect((i % 2 == 0 ? 0.1 : 0.9) + 0.05 * Gauss(rng))).ToArray(),
+        }).ToList();
+        var options = Small();
+        options.LabelColumnName = "Label";
+        options.NumberOfSteps = 600;
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", nameof(LabelledRow.Class)).Append(ml.Transforms.ReflectedDiffusion(options));
+        var fitted = pipeline.Fit(ml.Data.LoadFromEnumerable(rows));
+        using var model = (ReflectedDiffusionTransformer)fitted.LastTransformer;
+        Assert.Equal(2, model.Model.Network.Config.NumClasses);
+
+        var requests = Enumerable.Range(0, 40).Select(i => new ConditionalSeedRow { Seed = 1000 + i, Label = i % 2, Guidance = 2f }).ToList();
+        var requestView = ml.Data.LoadFromEnumerable(requests);
+        var generation = model.CreateGenerationTransformer(requestView, steps: 40);
+        var generated = ml.Data.CreateEnumerable<GeneratedRow>(generation.Transform(requestView), reuseRowObject: false).ToList();
+        // Key order follows first appearance: "low" is class 0, "high" class 1.
+        double low = generated.Where((_, i) => i % 2 == 0).Average(r => r.Generated.Average());
+        double high = generated.Where((_, i) => i % 2 == 1).Average(r => r.Generated.Average());
+        output.WriteLine($"mean generated value: class 0 {low:F3}, class 1 {high:F3}");
+        Assert.True(low < 0.3 && high > 0.7, $"class means {low} and {high}");
+        Assert.Contains("Label column 'Label' not found", Assert.Throws<ArgumentOutOfRangeException>(() => model.CreateGenerationTransformer(ml.Data.LoadFromEnumerable(new[] { new SeedRow() }))).Message);
     }
 
     [Fact]
