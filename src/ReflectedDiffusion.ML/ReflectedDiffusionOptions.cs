@@ -47,7 +47,10 @@ public sealed class ReflectedDiffusionOptions
     /// <summary>With <see cref="BoundsSource.Explicit"/>: upper bound per feature.</summary>
     public double[]? UpperBounds;
 
-    /// <summary>Smallest noise level: the reference's 1e-4 for likelihood models.</summary>
+    /// <summary>
+    /// Smallest noise level: the reference's 1e-4 for likelihood models. It is also the bandwidth of the modelled
+    /// density: on small tabular sets a larger value (0.1 on the breast-cancer set) gives better anomaly scores.
+    /// </summary>
     public double SigmaMin = 1e-4;
     /// <summary>Fixed RK4 steps of the likelihood ODE in the compiled graph.</summary>
     public int LikelihoodSteps = 100;
