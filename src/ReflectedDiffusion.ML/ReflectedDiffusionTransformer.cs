@@ -48,13 +48,20 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public IDataView Transform(IDataView input)
     {
-        int d = ReflectedDiffusionEstimator.FeatureSize(input.Schema, _featureColumn);
-        if (d != Model.Network.Config.Dimension)
-            throw new InvalidOperationException($"Feature column '{_featureColumn}' has {d} features; the model was trained on {Model.Network.Config.Dimension}.");
+        CheckFeatures(input.Schema);
         return _inner.Transform(input);
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_inner).Save(ctx);
+
+    // The feature column must be a known-size Single vector of the trained dimension; returns that dimension.
+    private int CheckFeatures(DataViewSchema schema)
+    {
+        int d = ReflectedDiffusionEstimator.FeatureSize(schema, _featureColumn);
+        if (d != Model.Network.Config.Dimension)
+            throw new InvalidOperationException($"Feature column '{_featureColumn}' has {d} features; the model was trained on {Model.Network.Config.Dimension}.");
+        return d;
+    }
 
     /// <summary>
     /// The batched scoring path: runs the same likelihood graph through one ONNX Runtime session over batches of
@@ -65,9 +72,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
-        int d = ReflectedDiffusionEstimator.FeatureSize(input.Schema, _featureColumn);
-        if (d != Model.Network.Config.Dimension)
-            throw new InvalidOperationException($"Feature column '{_featureColumn}' has {d} features; the model was trained on {Model.Network.Config.Dimension}.");
+        int d = CheckFeatures(input.Schema);
         using var scorer = new OnnxScorer(LikelihoodGraphBytes, d, gpuDeviceId, fallbackToCpu, _featureColumn, ReflectedDiffusionEstimator.LogLikelihoodVectorColumn, ReflectedDiffusionEstimator.BitsPerDimensionVectorColumn);
         var logp = new List<float>();
         var bpd = new List<float>();

@@ -73,10 +73,9 @@ public static class GenerationGraph
     // dx/dt = -g(t)^2 s(x, sigma(t)) / 2 with the network evaluated in float; guided when conditional.
     private static string Velocity(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? label, string? guidance, int numClasses)
     {
-        var sigma = b.Mul(b.Double(sde.SigmaMin), b.Op("Exp", b.Mul(b.Double(sde.LogRatio), t)));
-        var g2 = b.Mul(b.Mul(b.Double(2 * sde.LogRatio), sigma), sigma);
+        var sigma = SdeGraph.Sigma(b, sde, t);
         var xf = b.Cast(x, DataType.Float);
-        var sf = b.OpWith("Reshape", [b.Cast(sigma, DataType.Float), b.Int64Vector(1, 1)], []);
+        var sf = SdeGraph.NetworkSigma(b, sigma);
         string score;
         if (label is null) score = net.Score(b, xf, sf, null);
         else
@@ -87,7 +86,7 @@ public static class GenerationGraph
             // (1 + w) s_c - w s_null = s_c + w (s_c - s_null)
             score = b.Add(conditional, b.Mul(guidance!, b.Sub(conditional, unconditional)));
         }
-        return b.Mul(b.Mul(b.Double(-0.5), g2), b.Cast(score, DataType.Double));
+        return b.Mul(SdeGraph.FlowFactor(b, sde, sigma), b.Cast(score, DataType.Double));
     }
 
     // Values in the box stay as they are; others fold: m = y - 2 floor(y / 2), 1 - |m - 1|.

@@ -97,9 +97,9 @@ public static class LikelihoodGraph
     // Returns (v [N, d], div v [N, 1]) in double for the velocity v = -g^2 s / 2.
     private static (string V, string Div) Dynamics(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? labels, string eye)
     {
-        var sigma = b.Mul(b.Double(sde.SigmaMin), b.Op("Exp", b.Mul(b.Double(sde.LogRatio), t)));
-        var scale = b.Mul(b.Mul(b.Double(-sde.LogRatio), sigma), sigma);   // -g^2 / 2
-        var sf = b.OpWith("Reshape", [b.Cast(sigma, DataType.Float), b.Int64Vector(1, 1)], []);
+        var sigma = SdeGraph.Sigma(b, sde, t);
+        var scale = SdeGraph.FlowFactor(b, sde, sigma);
+        var sf = SdeGraph.NetworkSigma(b, sigma);
         var (score, tangent) = net.ScoreWithTangent(b, b.Cast(x, DataType.Float), sf, labels, eye);
         // Trace of the Jacobian: sum_j (J e_j)_j, i.e. the tangent masked by the identity, summed over directions and features.
         var trace = b.OpWith("ReduceSum", [b.Mul(tangent, eye), b.Int64Vector(0, 2)], [GraphBuilder.Int("keepdims", 0)]);

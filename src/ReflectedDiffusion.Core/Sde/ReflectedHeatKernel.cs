@@ -28,6 +28,7 @@ public static class ReflectedHeatKernel
     // Images at shifts 2k, |k| <= K: the nearest image lies within 1 of x and the first omitted one at least
     // 2K + 1 away, a relative weight below exp(-((2K+1)^2 - 1) / (2 sigma^2)): K = 1 gives exp(-100) at
     // sigma <= 0.2, K = 2 gives exp(-48) at sigma <= 0.5.
+    private const double OneShiftSigma = 0.2;
 
     // Cosine terms: at sigma >= 0.5 the first omitted term is exp(-9^2 pi^2 / 8) ~ 1e-44, against p >= 0.4.
     private const int CosineTerms = 8;
@@ -39,9 +40,14 @@ public static class ReflectedHeatKernel
     public static Tensor Reflect(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var m = x - 2 * torch.floor(0.5 * x);
-        var folded = 1 - torch.abs(m - 1);
-        return torch.where((x >= 0) & (x <= 1), x, folded).MoveToOuterDisposeScope();
+        return Fold(x, out _).MoveToOuterDisposeScope();
+    }
+
+    // The fold, and m = x mod 2 (floor modulo): the score changes sign where m > 1 (mirrored stretches).
+    private static Tensor Fold(Tensor x, out Tensor m)
+    {
+        m = x - 2 * torch.floor(0.5 * x);
+        return torch.where((x >= 0) & (x <= 1), x, 1 - torch.abs(m - 1));
     }
 
     /// <summary>Folds a scalar into [0,1]; the scalar twin of <see cref="Reflect(Tensor)"/>.</summary>
@@ -81,8 +87,7 @@ public static class ReflectedHeatKernel
         var sd = sigma.to(float64, device: x.device);
 
         // Fold x into the box; the score flips sign on mirrored stretches.
-        var m = xd - 2 * torch.floor(0.5 * xd);
-        var xr = Reflect(xd);
+        var xr = Fold(xd, out var m);
         var shape = torch.broadcast_shapes(xr.shape, x0d.shape, sd.shape);
         xr = xr.expand(shape);
         x0d = x0d.expand(shape);
@@ -97,7 +102,7 @@ public static class ReflectedHeatKernel
         if (imageIdx.shape[0] > 0)
         {
             var (xi, x0i, si) = (xf.index_select(0, imageIdx), x0f.index_select(0, imageIdx), sf.index_select(0, imageIdx));
-            int shifts = si.max().item<double>() <= 0.2 ? 1 : 2;
+            int shifts = si.max().item<double>() <= OneShiftSigma ? 1 : 2;
             result.index_copy_(0, imageIdx, wantScore ? ImagesScore(xi, x0i, si, shifts) : ImagesLogDensity(xi, x0i, si, shifts));
         }
         if (cosineIdx.shape[0] > 0)
