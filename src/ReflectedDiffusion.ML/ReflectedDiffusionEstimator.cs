@@ -83,10 +83,16 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         using (var y = labels is null ? null : tensor(labels))
             result = trainer.Fit(new InMemoryTrainingSet(x, y, classes));
         var model = new ScoreModel(result.Network.to(CPU), sde, bounds);
-        var graph = LikelihoodGraph.Build(model, _options.LikelihoodSteps, _options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn);
+        return Wrap(model, _options, input, result.LossTrace);
+    }
+
+    // Compiles the likelihood graph of a trained model and fits the scoring chain on the input's schema.
+    internal static ReflectedDiffusionTransformer Wrap(ScoreModel model, ReflectedDiffusionOptions options, IDataView input, IReadOnlyList<float> lossTrace)
+    {
+        var graph = LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn);
         var ml = InferenceContext.Create();
-        var inner = ScoringChain(ml, graph, _options).Fit(input);
-        return new ReflectedDiffusionTransformer(inner, ml, model, graph, _options.FeatureColumnName, result.LossTrace);
+        var inner = ScoringChain(ml, graph, options).Fit(input);
+        return new ReflectedDiffusionTransformer(inner, ml, model, graph, options.FeatureColumnName, lossTrace);
     }
 
     private BoxBounds Bounds(List<float[]> rows, int d)

@@ -28,6 +28,21 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         LossTrace = lossTrace;
     }
 
+    /// <summary>
+    /// Wraps a trained <see cref="ScoreModel"/> (for example one read with <see cref="ScoreModel.Load(string)"/>) as a
+    /// transformer, without training: the likelihood graph is compiled with <see cref="ReflectedDiffusionOptions.LikelihoodSteps"/>
+    /// steps for <see cref="ReflectedDiffusionOptions.FeatureColumnName"/>; the device options apply. Other options
+    /// are ignored. The transformer owns <paramref name="model"/> from then on.
+    /// </summary>
+    public static ReflectedDiffusionTransformer FromScoreModel(ScoreModel model, ReflectedDiffusionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new ReflectedDiffusionOptions();
+        _ = new ReflectedDiffusionEstimator(options); // validates
+        var empty = VectorView(new MLContext(), [], options.FeatureColumnName, model.Network.Config.Dimension);
+        return ReflectedDiffusionEstimator.Wrap(model, options, empty, []);
+    }
+
     /// <summary>The trained model (EMA weights, SDE and bounds).</summary>
     public ScoreModel Model { get; }
     /// <summary>The compiled likelihood graph (ONNX bytes).</summary>
@@ -150,11 +165,16 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     public IDataView GenerateDataView(MLContext mlContext, int count, ulong seed = 0, int steps = 100, string columnName = "Generated")
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        var rows = Generate(count, seed, steps).Select(r => new GeneratedRow { Generated = r });
+        return VectorView(mlContext, Generate(count, seed, steps), columnName, Model.Network.Config.Dimension);
+    }
+
+    // An in-memory view with one known-size Single vector column.
+    private static IDataView VectorView(MLContext mlContext, IEnumerable<float[]> rows, string columnName, int dimension)
+    {
         var schema = SchemaDefinition.Create(typeof(GeneratedRow));
-        schema[nameof(GeneratedRow.Generated)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Model.Network.Config.Dimension);
+        schema[nameof(GeneratedRow.Generated)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
         schema[nameof(GeneratedRow.Generated)].ColumnName = columnName;
-        return mlContext.Data.LoadFromEnumerable(rows.ToList(), schema);
+        return mlContext.Data.LoadFromEnumerable(rows.Select(r => new GeneratedRow { Generated = r }).ToList(), schema);
     }
 
     /// <summary>Writes likelihood.onnx, generation.onnx and model.json (their inputs and outputs) to a folder, for use outside .NET.</summary>

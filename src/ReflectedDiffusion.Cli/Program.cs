@@ -1,0 +1,1 @@
+return ReflectedDiffusion.Cli.Cli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,105 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReflectedDiffusion.ML;
+using ReflectedDiffusion.Sampling;
+using ReflectedDiffusion.Training;
+using static TorchSharp.torch;
+
+namespace ReflectedDiffusion.Cli;
+
+/// <summary>Training settings of the tool (the options of 'rdiff train').</summary>
+internal sealed record TrainSettings
+{
+    public int Steps { get; init; } = 2000;
+    public int BatchSize { get; init; } = 256;
+    public LossWeighting Weighting { get; init; } = LossWeighting.Sigma2;
+    public BoundsSource Bounds { get; init; } = BoundsSource.Data;
+    public double[]? LowerBounds { get; init; }
+    public double[]? UpperBounds { get; init; }
+    public double SigmaMin { get; init; } = 1e-4;
+    public int HiddenWidth { get; init; } = 256;
+    public int Blocks { get; init; } = 3;
+    public int LikelihoodSteps { get; init; } = 100;
+    public ulong Seed { get; init; } = 1;
+    public string Device { get; init; } = "cpu";
+}
+
+/// <summary>The steps the commands share: train through the ML.NET estimator, sample, score.</summary>
+internal static class Workflow
+{
+    public static ModelBundle Train(Dataset data, TrainSettings settings, ProgressReporter progress)
+    {
+        var ml = new MLContext(seed: 1);
+        var view = FeatureView(ml, data.Rows, data.Dimension, data.Labels, data.ClassNames?.Length ?? 0);
+        var options = new ReflectedDiffusionOptions
+        {
+            FeatureColumnName = ModelBundle.FeatureColumn, LabelColumnName = data.Labels is null ? null : LabelColumn,
+            NumberOfSteps = settings.Steps, BatchSize = settings.BatchSize, Weighting = settings.Weighting,
+            Bounds = settings.Bounds, LowerBounds = settings.LowerBounds, UpperBounds = settings.UpperBounds,
+            SigmaMin = settings.SigmaMin, HiddenWidth = settings.HiddenWidth, Blocks = settings.Blocks,
+            LikelihoodSteps = settings.LikelihoodSteps, Seed = settings.Seed, Device = settings.Device,
+            Progress = p => progress.Report("train", p.Step, p.TotalSteps, $"loss {p.Loss:F4}, {p.SamplesPerSecond:F0} samples/s"),
+        };
+        var transformer = ml.Transforms.ReflectedDiffusion(options).Fit(view);
+        var image = data.Image is { } s ? new[] { s.Height, s.Width, s.Channels } : null;
+        return new ModelBundle(transformer, new ModelInfo(data.FeatureNames, data.LabelName, data.ClassNames, image, settings.LikelihoodSteps));
+    }
+
+    private const string LabelColumn = "Label";
+
+    /// <summary>A view with a known-size <c>Features</c> vector column (and a key <c>Label</c> column when labels are given).</summary>
+    public static IDataView FeatureView(MLContext ml, IEnumerable<float[]> rows, int dimension, long[]? labels = null, int classes = 0)
+    {
+        var vector = new VectorDataViewType(NumberDataViewType.Single, dimension);
+        if (labels is null)
+        {
+            var schema = SchemaDefinition.Create(typeof(FeatureRow));
+            schema[nameof(FeatureRow.Features)].ColumnType = vector;
+            return ml.Data.LoadFromEnumerable(rows.Select(r => new FeatureRow { Features = r }).ToList(), schema);
+        }
+        var labelled = SchemaDefinition.Create(typeof(LabelledRow));
+        labelled[nameof(LabelledRow.Features)].ColumnType = vector;
+        labelled[nameof(LabelledRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), classes);
+        return ml.Data.LoadFromEnumerable(rows.Select((r, i) => new LabelledRow { Features = r, Label = (uint)labels[i] }).ToList(), labelled);
+    }
+
+    /// <summary>
+    /// Draws samples in the user's units with the chosen sampler: "ode" (Heun, 100 steps by default: the sampler of
+    /// the ONNX generation graph), "sde" (reflected Euler-Maruyama, 500) or "pc" (predictor-corrector, 250).
+    /// </summary>
+    public static float[][] Sample(ScoreModel model, int count, long[]? labels, double guidance, string sampler, int? steps, ulong seed, ProgressReporter progress)
+    {
+        var (kind, defaultSteps) = sampler switch
+        {
+            "sde" => (SamplerKind.ReflectedSde, 500),
+            "pc" => (SamplerKind.PredictorCorrector, 250),
+            _ => (SamplerKind.OdeHeun, 100),
+        };
+        var options = new SamplerOptions
+        {
+            Steps = steps ?? defaultSteps, Seed = seed, Guidance = guidance, BatchSize = 1024,
+            Callback = s => progress.Report("sample", s.RowsDone + (long)((double)s.Step / s.TotalSteps * System.Math.Min(1024, count - s.RowsDone)), count),
+        };
+        using var scope = NewDisposeScope();
+        var unit = Sampler.Generate(model.Network, model.Sde, count, kind, options, labels).Samples;
+        var user = model.Bounds.FromUnit(unit.to(float64)).to(float32).contiguous();
+        var flat = user.data<float>().ToArray();
+        int d = model.Network.Config.Dimension;
+        return Enumerable.Range(0, count).Select(i => flat.AsSpan(i * d, d).ToArray()).ToArray();
+    }
+
+    /// <summary>Log-likelihood (nats) and bits per dimension of rows, batched through the compiled likelihood graph.</summary>
+    public static (float[] LogLikelihood, float[] BitsPerDimension) Score(ModelBundle bundle, IReadOnlyList<float[]> rows)
+        => bundle.Transformer.ScoreBatched(FeatureView(new MLContext(), rows, bundle.Info.Features.Length), batchSize: 256);
+
+    private sealed class FeatureRow
+    {
+        public float[] Features = [];
+    }
+
+    private sealed class LabelledRow
+    {
+        public float[] Features = [];
+        public uint Label; // 0-based: LoadFromEnumerable stores key values one up
+    }
+}

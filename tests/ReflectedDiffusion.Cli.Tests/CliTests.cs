@@ -1,0 +1,243 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Compression;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReflectedDiffusion.ML;
+using Xunit;
+
+namespace ReflectedDiffusion.Cli.Tests;
+
+/// <summary>Shared files: one tiny conditional model trained on a CSV file once for the tests of this class.</summary>
+public sealed class TrainedModel : IDisposable
+{
+    public TrainedModel()
+    {
+        Folder = Directory.CreateTempSubdirectory("rdiff-cli-tests-").FullName;
+        DataPath = Path.Combine(Folder, "train.csv");
+        // Two classes apart in the first feature; the second and third features are shared noise.
+        var rng = new Random(5);
+        var lines = new List<string> { "width,height,depth,kind" };
+        for (int i = 0; i < 300; i++)
+        {
+            string kind = i % 2 == 0 ? "narrow" : "wide";
+            double w = (kind == "narrow" ? 0.25 : 0.75) + 0.05 * (rng.NextDouble() - 0.5);
+            lines.Add(string.Join(',', F(w), F(rng.NextDouble()), F(rng.NextDouble() * 0.5 + 0.25), kind));
+        }
+        File.WriteAllLines(DataPath, lines);
+        ModelPath = Path.Combine(Folder, "model.zip");
+        (Code, Output, Error) = CliTests.Run("train", "--data", DataPath, "--out", ModelPath, "--label", "kind", "--steps", "1000", "--batch-size", "128", "--seed", "3");
+    }
+
+    private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+
+    public string Folder { get; }
+    public string DataPath { get; }
+    public string ModelPath { get; }
+    public int Code { get; }
+    public string Output { get; }
+    public string Error { get; }
+
+    public void Dispose() => Directory.Delete(Folder, recursive: true);
+}
+
+public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
+{
+    internal static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Cli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Temp(string name) => Path.Combine(trained.Folder, name);
+
+    [Fact]
+    public void TrainWritesAModelFileThatMlNetLoads()
+    {
+        Assert.True(trained.Code == 0, trained.Error);
+        Assert.Contains("300 rows of 3 features, 2 classes", trained.Output);
+        Assert.Empty(Directory.GetFiles(trained.Folder, "*.tmp-*"));
+        var ml = new MLContext().RegisterReflectedDiffusion();
+        var model = ml.Model.Load(trained.ModelPath, out var schema);
+        Assert.Equal(3, ((VectorDataViewType)schema["Features"].Type).Size);
+        var rows = ml.Data.LoadFromEnumerable(new[] { new Row { Features = [0.25f, 0.5f, 0.5f] }, new Row { Features = [0.5f, 0.5f, 0.5f] } });
+        var ll = model.Transform(rows).GetColumn<float>(ReflectedDiffusionEstimator.LogLikelihoodColumn).ToArray();
+        // A class centre is far more likely than the empty gap between the classes.
+        Assert.True(ll[0] > ll[1] + 1, $"log p at a class centre {ll[0]}, in the gap {ll[1]}");
+    }
+
+    [Fact]
+    public void SampleWritesBalancedOrChosenClassesWithTheTrainingColumnNames()
+    {
+        string all = Temp("all.csv"), wide = Temp("wide.csv");
+        var (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "200", "--out", all, "--seed", "1");
+        Assert.True(code == 0, error);
+        var lines = File.ReadAllLines(all);
+        Assert.Equal("width,height,depth,kind", lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(200, rows.Count);
+        Assert.Equal(100, rows.Count(r => r[3] == "narrow"));
+        foreach (var r in rows)
+        {
+            double w = double.Parse(r[0], CultureInfo.InvariantCulture);
+            Assert.InRange(w, 0.25 - 0.2, 0.75 + 0.2); // data bounds: observed range widened by 5% each side
+            // Each sample lies by its own class (the classes sit at 0.25 and 0.75).
+            Assert.True(r[3] == "narrow" ? w < 0.5 : w > 0.5, $"{r[3]} sample at width {w}");
+        }
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "20", "--out", wide, "--label", "wide", "--guidance", "2", "--sampler", "sde", "--steps", "100");
+        Assert.True(code == 0, error);
+        Assert.All(File.ReadAllLines(wide).Skip(1), l => Assert.EndsWith(",wide", l));
+    }
+
+    [Fact]
+    public void ScoreAddsLikelihoodColumnsThatMatchMlNet()
+    {
+        string scored = Temp("scored.csv");
+        var (code, output, error) = Run("score", "--model", trained.ModelPath, "--data", trained.DataPath, "--out", scored);
+        Assert.True(code == 0, error);
+        Assert.Contains("Scored 300 rows", output);
+        var lines = File.ReadAllLines(scored);
+        Assert.Equal("width,height,depth,kind,log_likelihood,bits_per_dim", lines[0]);
+        var first = lines[1].Split(',');
+        float ll = float.Parse(first[4], CultureInfo.InvariantCulture);
+        Assert.True(float.IsFinite(ll));
+        var ml = new MLContext().RegisterReflectedDiffusion();
+        var model = ml.Model.Load(trained.ModelPath, out _);
+        var row = ml.Data.LoadFromEnumerable(new[] { new Row { Features = first[..3].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray() } });
+        float viaMlNet = model.Transform(row).GetColumn<float>(ReflectedDiffusionEstimator.LogLikelihoodColumn).Single();
+        Assert.Equal(viaMlNet, ll, 1e-4 * System.Math.Max(1, System.Math.Abs(ll)));
+    }
+
+    [Fact]
+    public void ExportWritesGraphsAndTheirDescription()
+    {
+        string dir = Temp("export");
+        var (code, _, error) = Run("export", "--model", trained.ModelPath, "--out", dir, "--steps", "20");
+        Assert.True(code == 0, error);
+        Assert.True(new FileInfo(Path.Combine(dir, "likelihood.onnx")).Length > 1000);
+        Assert.True(new FileInfo(Path.Combine(dir, "generation.onnx")).Length > 1000);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "model.json")));
+        Assert.Equal(2, json.RootElement.GetProperty("classes").GetInt32());
+        Assert.Equal(20, json.RootElement.GetProperty("generation").GetProperty("steps").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("'frobnicate'", "frobnicate")]
+    [InlineData("'--colour'", "train", "--colour", "red")]
+    [InlineData("'--out' is required", "train", "--data", "x.csv")]
+    [InlineData("'--steps': 'many'", "train", "--data", "x.csv", "--out", "m.zip", "--steps", "many")]
+    [InlineData("'nowhere.csv' not found", "train", "--data", "nowhere.csv", "--out", "m.zip")]
+    [InlineData("'--network unet'", "train", "--data", "x.csv", "--out", "m.zip", "--network", "unet")]
+    [InlineData("'missing.zip' not found", "sample", "--model", "missing.zip", "--count", "3", "--out", "s.csv")]
+    public void BadUsageExitsWithTwoAndSaysWhat(string expected, params string[] args)
+    {
+        var (code, _, error) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void BadDataExitsWithTwoNamingLineAndColumn()
+    {
+        string bad = Temp("bad.csv");
+        File.WriteAllLines(bad, ["a,b,label", "0.1,0.2,x", "0.3,oops,y"]);
+        var (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--label", "label");
+        Assert.Equal(2, code);
+        Assert.Contains("line 3, column 'b': 'oops'", error);
+        Assert.False(File.Exists(Temp("never.zip")));
+
+        File.WriteAllLines(bad, ["a,b", "0.1,0.2", "0.3,1.7"]);
+        (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--bounds", "unit");
+        Assert.Equal(2, code);
+        Assert.Contains("Row 2, column 'b': value 1.7 lies outside [0, 1]", error);
+
+        (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--label", "kind");
+        Assert.Equal(2, code);
+        Assert.Contains("column 'kind' is not in", error);
+
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.csv"), "--label", "round");
+        Assert.Equal(2, code);
+        Assert.Contains("not a class of the model (classes: narrow, wide)", error);
+
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.png"));
+        Assert.Equal(2, code);
+        Assert.Contains("trained on tabular data", error);
+
+        (code, _, error) = Run("score", "--model", trained.DataPath, "--data", trained.DataPath, "--out", Temp("s.csv"));
+        Assert.Equal(2, code);
+        Assert.Contains("not a model file", error);
+    }
+
+    [Fact]
+    public void ImageModelsFromIdxAndFoldersSampleToPng()
+    {
+        // 60 IDX images of 6x6 pixels: class 0 lights the left half, class 1 the right half.
+        string images = Temp("tiny-images-idx3-ubyte"), labels = Temp("tiny-labels-idx1-ubyte");
+        var pixels = new byte[60 * 36];
+        var classes = new byte[60];
+        for (int i = 0; i < 60; i++)
+        {
+            classes[i] = (byte)(i % 2);
+            for (int p = 0; p < 36; p++) pixels[i * 36 + p] = (byte)((p % 6 < 3) == (i % 2 == 0) ? 200 + i % 50 : 10);
+        }
+        File.WriteAllBytes(images, [.. Header(2051, 60, 6, 6), .. pixels]);
+        File.WriteAllBytes(labels, [.. Header(2049, 60), .. classes]);
+        string model = Temp("idx.zip"), grid = Temp("grid.png");
+        var (code, output, error) = Run("train", "--data", images, "--out", model, "--steps", "100", "--batch-size", "60");
+        Assert.True(code == 0, error);
+        Assert.Contains("60 rows of 36 features, 2 classes", output);
+        (code, _, error) = Run("sample", "--model", model, "--count", "9", "--out", grid, "--label", "1");
+        Assert.True(code == 0, error);
+        var png = File.ReadAllBytes(grid);
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png[..4]);
+        int scale = 64 / 6, tile = 6 * scale + 1;
+        Assert.Equal(3 * tile + 1, BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
+
+        // The same images as PNG files in class folders, read through ML.NET's image stages.
+        string folder = Temp("folder");
+        for (int i = 0; i < 20; i++)
+        {
+            string dir = Path.Combine(folder, i % 2 == 0 ? "left" : "right");
+            Directory.CreateDirectory(dir);
+            using var f = File.Create(Path.Combine(dir, $"{i}.png"));
+            Png.Write(f, pixels[(i * 36)..((i + 1) * 36)], 6, 6, 1);
+        }
+        (code, output, error) = Run("train", "--data", folder, "--out", Temp("folder.zip"), "--image", "6x6", "--steps", "20");
+        Assert.True(code == 0, error);
+        Assert.Contains("20 rows of 36 features, 2 classes", output);
+        (code, _, error) = Run("train", "--data", folder, "--out", Temp("folder.zip"), "--image", "6x6", "--label", "x");
+        Assert.Equal(2, code);
+        Assert.Contains("apply to CSV files", error);
+    }
+
+    private static byte[] Header(params int[] words)
+    {
+        var bytes = new byte[words.Length * 4];
+        for (int i = 0; i < words.Length; i++) BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(i * 4), words[i]);
+        return bytes;
+    }
+
+    [Fact]
+    public void DemoRunsEndToEndOnATinyBudget()
+    {
+        string dir = Temp("demo");
+        var (code, output, error) = Run("demo", "--out", dir, "--steps", "30", "--samples", "3", "--score-rows", "10");
+        Assert.True(code == 0, error);
+        Assert.True(File.Exists(Path.Combine(dir, "model.zip")));
+        Assert.Equal(10, Directory.GetFiles(Path.Combine(dir, "samples", "guidance-0"), "digit-*.png").Length);
+        Assert.Equal(10, Directory.GetFiles(Path.Combine(dir, "samples", "guidance-2"), "digit-*.png").Length);
+        string report = File.ReadAllText(Path.Combine(dir, "report.md"));
+        Assert.Contains("| held-out digits | 10 |", report);
+        // The classifier on real digits is the yardstick of the samples; it must itself be good.
+        double accuracy = double.Parse(report.Split("accuracy on the held-out real digits ")[1][..5], CultureInfo.InvariantCulture);
+        Assert.True(accuracy > 0.9, $"classifier accuracy {accuracy}");
+        Assert.Contains(report, output);
+    }
+
+    private sealed class Row
+    {
+        [VectorType(3)] public float[] Features = [];
+    }
+}
