@@ -48,8 +48,15 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         var col = found[^1];
         if (col.Kind != SchemaShape.Column.VectorKind.Vector || col.ItemType != NumberDataViewType.Single)
             throw new InvalidOperationException($"Feature column '{_options.FeatureColumnName}' must be a known-size vector of Single; found {col.Kind} of {col.ItemType}.");
-        if (_options.LabelColumnName is { } label && !inputSchema.Any(c => c.Name == label))
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label}' not found.");
+        if (_options.LabelColumnName is { } label)
+        {
+            var labels = inputSchema.Where(c => c.Name == label).ToList();
+            if (labels.Count == 0) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label}' not found.");
+            var l = labels[^1];
+            bool integer = l.ItemType == NumberDataViewType.Int32 || l.ItemType == NumberDataViewType.Int64 || l.ItemType == NumberDataViewType.Single;
+            if (l.Kind != SchemaShape.Column.VectorKind.Scalar || !(l.IsKey || integer))
+                throw new InvalidOperationException($"Label column '{label}' must be a scalar key or integer column; found {l.Kind} of {l.ItemType}. Map text labels with MapValueToKey first.");
+        }
         using var ml = InferenceContext.Create();
         return ScoringChain(ml, PlaceholderGraph(), _options).GetOutputSchema(inputSchema);
     }
@@ -59,8 +66,13 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     {
         ArgumentNullException.ThrowIfNull(input);
         int d = FeatureSize(input.Schema, _options.FeatureColumnName);
+        using var log = new TrainingLog(_options.LogContext);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var (rows, labels, classes) = DataReading.Read(input, _options.FeatureColumnName, _options.LabelColumnName, d);
         var bounds = Bounds(rows, d);
+        log.Info($"Training on {rows.Count} rows of {d} features from column '{_options.FeatureColumnName}'" +
+                 (classes > 0 ? $", {classes} classes from '{_options.LabelColumnName}'" : "") +
+                 $"; bounds {_options.Bounds} (per feature from [{bounds.Lower.Min():G4}, ...] to [{bounds.Upper.Max():G4}, ...]); {_options.NumberOfSteps} steps of batch {_options.BatchSize}.");
         var unitRows = new float[rows.Count * (long)d];
         for (int i = 0; i < rows.Count; i++)
         {
@@ -75,7 +87,12 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         var trainer = new ScoreTrainer(config, sde, new TrainerOptions
         {
             Steps = _options.NumberOfSteps, BatchSize = _options.BatchSize, LearningRate = _options.LearningRate, Weighting = _options.Weighting,
-            Seed = _options.Seed, Device = _options.Device, Progress = _options.Progress, CancellationToken = _options.CancellationToken,
+            Seed = _options.Seed, Device = _options.Device, CancellationToken = _options.CancellationToken,
+            Progress = p =>
+            {
+                log.Info($"Step {p.Step}/{p.TotalSteps}: loss {p.Loss:G5}, {p.SamplesPerSecond:F0} samples/s.");
+                _options.Progress?.Invoke(p);
+            },
             WarmupSteps = System.Math.Min(100, _options.NumberOfSteps / 10),
         });
         TrainingResult result;
@@ -83,6 +100,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         using (var y = labels is null ? null : tensor(labels))
             result = trainer.Fit(new InMemoryTrainingSet(x, y, classes));
         var model = new ScoreModel(result.Network.to(CPU), sde, bounds);
+        log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
         return Wrap(model, _options, input, result.LossTrace);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using ReflectedDiffusion.Training;
 
 namespace ReflectedDiffusion.ML;
@@ -66,4 +67,10 @@ public sealed class ReflectedDiffusionOptions
     public Action<TrainingProgress>? Progress;
     /// <summary>Cancels training.</summary>
     public CancellationToken CancellationToken;
+    /// <summary>
+    /// The <see cref="MLContext"/> whose <see cref="MLContext.Log"/> receives training messages (data, bounds,
+    /// progress, timing) under the source "ReflectedDiffusion". ML.NET's catalogs do not expose their context to
+    /// extensions, so pass it here; null logs nothing.
+    /// </summary>
+    public MLContext? LogContext;
 }

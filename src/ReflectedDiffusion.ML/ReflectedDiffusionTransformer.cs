@@ -55,7 +55,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
-        ReflectedDiffusionEstimator.FeatureSize(inputSchema, _featureColumn);
+        CheckFeatures(inputSchema);
         return _inner.GetOutputSchema(inputSchema);
     }
     /// <inheritdoc />
@@ -161,11 +161,27 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         if (column.Type != type) throw new InvalidOperationException($"{role} column '{name}' must be {type}; found {column.Type}.");
     }
 
-    /// <summary>Generates rows (see <see cref="Generate"/>) as an <see cref="IDataView"/> with a known-size vector column.</summary>
-    public IDataView GenerateDataView(MLContext mlContext, int count, ulong seed = 0, int steps = 100, string columnName = "Generated")
+    /// <summary>
+    /// Generates rows (see <see cref="Generate"/>) as an <see cref="IDataView"/> with a known-size vector column, for
+    /// data augmentation. With <paramref name="balanceLabels"/> (conditional models only) row i is drawn for class
+    /// i mod C at the given guidance weight, and a key column <paramref name="labelColumnName"/> (C values, class
+    /// index i is key i + 1, as MapValueToKey numbers them) says which.
+    /// </summary>
+    public IDataView GenerateDataView(MLContext mlContext, int count, ulong seed = 0, int steps = 100, string columnName = "Generated",
+        bool balanceLabels = false, float guidance = 0, string labelColumnName = "Label")
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        return VectorView(mlContext, Generate(count, seed, steps), columnName, Model.Network.Config.Dimension);
+        int d = Model.Network.Config.Dimension, classes = Model.Network.Config.NumClasses;
+        if (!balanceLabels) return VectorView(mlContext, Generate(count, seed, steps), columnName, d);
+        if (!Model.Network.Config.IsConditional) throw new InvalidOperationException("Balanced labels need a conditional model (trained with LabelColumnName).");
+        var labels = Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray();
+        var rows = Generate(count, seed, steps, labels, guidance).Select((x, i) => new LabelledGeneratedRow { Generated = x, Label = (uint)labels[i] }).ToList();
+        var schema = SchemaDefinition.Create(typeof(LabelledGeneratedRow));
+        schema[nameof(LabelledGeneratedRow.Generated)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
+        schema[nameof(LabelledGeneratedRow.Generated)].ColumnName = columnName;
+        schema[nameof(LabelledGeneratedRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), classes);
+        schema[nameof(LabelledGeneratedRow.Label)].ColumnName = labelColumnName;
+        return mlContext.Data.LoadFromEnumerable(rows, schema);
     }
 
     // An in-memory view with one known-size Single vector column.
@@ -223,5 +239,11 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     private sealed class GeneratedRow
     {
         public float[] Generated = [];
+    }
+
+    private sealed class LabelledGeneratedRow
+    {
+        public float[] Generated = [];
+        public uint Label; // 0-based here: LoadFromEnumerable stores key values one up
     }
 }

@@ -104,6 +104,66 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("'Label'", Assert.Throws<ArgumentOutOfRangeException>(() => noLabel.GetOutputSchema(Shape(data.Schema))).Message);
     }
 
+    public sealed class TwoFeatureRow
+    {
+        [VectorType(2)] public float[] Features = [];
+    }
+
+    public sealed class UnknownSizeRow
+    {
+        public float[] Features = [];
+    }
+
+    [Fact]
+    public void EstimatorContractHolds()
+    {
+        // ML.NET's TestEstimatorCore, ported: the estimator's output shape matches the transformer's schema; invalid
+        // input fails with the column named; save and load keeps the schema and the values. Also: training messages
+        // reach the MLContext log.
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { if (e.Source == "ReflectedDiffusion") lock (messages) messages.Add(e.Message); };
+        var valid = Cube(ml, 200, 2);
+        var options = Small();
+        options.LogContext = ml;
+        var estimator = ml.Transforms.ReflectedDiffusion(options);
+        var shape = estimator.GetOutputSchema(Shape(valid.Schema));
+        using var transformer = estimator.Fit(valid);
+        var schema = transformer.GetOutputSchema(valid.Schema);
+        Assert.Equal(shape.Select(c => c.Name).Order(), schema.Where(c => !c.IsHidden).Select(c => c.Name).Order());
+        foreach (var column in shape)
+        {
+            var type = schema[column.Name].Type;
+            Assert.Equal(column.ItemType, type is VectorDataViewType v ? v.ItemType : type);
+            Assert.Equal(column.Kind == SchemaShape.Column.VectorKind.Scalar, type is not VectorDataViewType);
+        }
+        Assert.Equal(schema.Select(c => (c.Name, c.Type)), transformer.Transform(valid).Schema.Select(c => (c.Name, c.Type)));
+
+        var twoFeatures = ml.Data.LoadFromEnumerable(new[] { new TwoFeatureRow { Features = [0.1f, 0.2f] } });
+        Assert.Contains("'Features' has 2 features", Assert.Throws<InvalidOperationException>(() => transformer.GetOutputSchema(twoFeatures.Schema)).Message);
+        Assert.Contains("'Features' has 2 features", Assert.Throws<InvalidOperationException>(() => transformer.Transform(twoFeatures)).Message);
+        var unknownSize = ml.Data.LoadFromEnumerable(new[] { new UnknownSizeRow { Features = [0.1f, 0.2f, 0.3f] } });
+        Assert.Contains("'Features'", Assert.Throws<InvalidOperationException>(() => estimator.GetOutputSchema(Shape(unknownSize.Schema))).Message);
+        Assert.Contains("'Features'", Assert.Throws<InvalidOperationException>(() => estimator.Fit(unknownSize)).Message);
+        var textLabel = ml.Data.LoadFromEnumerable(new[] { new LabelledRow { Class = "a", Features = [0.1f, 0.2f, 0.3f] } });
+        var withTextLabel = ml.Transforms.ReflectedDiffusion(new ReflectedDiffusionOptions { LabelColumnName = "Class" });
+        Assert.Contains("'Class'", Assert.Throws<InvalidOperationException>(() => withTextLabel.GetOutputSchema(Shape(textLabel.Schema))).Message);
+
+        string path = Path.Combine(_dir, "contract.zip");
+        ml.Model.Save(transformer, valid.Schema, path);
+        var loaded = new MLContext().RegisterReflectedDiffusion().Model.Load(path, out var inputSchema);
+        Assert.Equal(valid.Schema.Select(c => (c.Name, c.Type)), inputSchema.Select(c => (c.Name, c.Type)));
+        var reloadedSchema = loaded.GetOutputSchema(valid.Schema);
+        Assert.Equal(schema.Where(c => !c.IsHidden).Select(c => (c.Name, c.Type)), reloadedSchema.Where(c => !c.IsHidden).Select(c => (c.Name, c.Type)));
+        var before = transformer.Transform(valid).GetColumn<float>("LogLikelihood").ToArray();
+        var after = loaded.Transform(valid).GetColumn<float>("LogLikelihood").ToArray();
+        for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], after[i], 1e-4 * System.Math.Max(1, System.Math.Abs(before[i])));
+
+        Assert.Contains(messages, m => m.Contains("Training on 200 rows of 3 features from column 'Features'"));
+        Assert.Contains(messages, m => m.Contains($"Step {options.NumberOfSteps}/{options.NumberOfSteps}: loss"));
+        Assert.Contains(messages, m => m.Contains("compiling the likelihood graph"));
+    }
+
     [Fact]
     public void ConditionalModelsGenerateFromSeedLabelAndGuidanceRows()
     {
@@ -133,6 +193,15 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"mean generated value: class 0 {low:F3}, class 1 {high:F3}");
         Assert.True(low < 0.3 && high > 0.7, $"class means {low} and {high}");
         Assert.Contains("Label column 'Label' not found", Assert.Throws<ArgumentOutOfRangeException>(() => model.CreateGenerationTransformer(ml.Data.LoadFromEnumerable(new[] { new SeedRow() }))).Message);
+
+        // Augmentation: a balanced view whose key column maps back to the class names like the training labels.
+        var augmented = model.GenerateDataView(ml, 40, seed: 3, steps: 40, columnName: "Features", balanceLabels: true, guidance: 2, labelColumnName: "Label");
+        var keys = augmented.GetColumn<uint>("Label").ToArray();
+        Assert.Equal(20, keys.Count(k => k == 1));
+        Assert.Equal(20, keys.Count(k => k == 2));
+        var vectors = augmented.GetColumn<float[]>("Features").ToArray();
+        Assert.True(vectors.Where((_, i) => keys[i] == 1).Average(v => v.Average()) < 0.3, "class index 0 ('low') rows");
+        Assert.True(vectors.Where((_, i) => keys[i] == 2).Average(v => v.Average()) > 0.7, "class index 1 ('high') rows");
     }
 
     [Fact]
