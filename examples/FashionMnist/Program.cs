@@ -42,11 +42,12 @@ Console.WriteLine($"Training on {TrainImages} images, {steps} steps (a small MLP
 var model = pipeline.Fit(data);
 var diffusion = model.LastTransformer;
 
-// Eight samples per class at guidance 3; ConvertToImage wants three planes for a grey image.
+// Eight samples per class at guidance 3. ConvertToImage takes planes A, R, G, B: an opaque alpha plane (without
+// it, alpha stays 0 whatever defaultAlpha says) and the grey plane three times.
 var wanted = Enumerable.Range(0, 80).Select(i => (long)(i / 8)).ToArray();
 var generated = diffusion.Generate(wanted.Length, seed: 5, steps: 100, labels: wanted, guidance: 3);
-var asImages = ml.Data.LoadFromEnumerable(generated.Select(g => new PixelRow { Pixels = [.. g, .. g, .. g] }));
-var converted = ml.Transforms.ConvertToImage(Side, Side, "Image", "Pixels", ImagePixelExtractingEstimator.ColorBits.Rgb, scaleImage: 255)
+var asImages = ml.Data.LoadFromEnumerable(generated.Select(g => new PixelRow { Pixels = [.. Enumerable.Repeat(1f, g.Length), .. g, .. g, .. g] }));
+var converted = ml.Transforms.ConvertToImage(Side, Side, "Image", "Pixels", ImagePixelExtractingEstimator.ColorBits.All, scaleImage: 255)
     .Fit(asImages).Transform(asImages);
 Directory.CreateDirectory("fashion-samples");
 int n = 0;
@@ -87,5 +88,5 @@ sealed class Garment
 
 sealed class PixelRow
 {
-    [VectorType(3 * 28 * 28)] public float[] Pixels = [];
+    [VectorType(4 * 28 * 28)] public float[] Pixels = [];
 }
