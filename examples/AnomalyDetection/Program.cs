@@ -6,13 +6,10 @@ using Microsoft.ML.Data;
 using ReflectedDiffusion.ML;
 
 var ml = new MLContext(seed: 1);
-var all = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "breast_cancer.csv")).Skip(1).Where(l => l.Length > 0)
-    .Select(line => line.Split(','))
-    .Select(p => new Tumour { Features = p[..30].Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(), IsMalignant = p[30] == "0" })
-    .ToList();
-var benign = all.Where(r => !r.IsMalignant).ToList();
+var all = BreastCancerData.Load();
+var benign = all.Where(r => !r.Label).ToList();
 var train = benign.Where((_, i) => i % 3 != 2).ToList();
-var test = benign.Where((_, i) => i % 3 == 2).Concat(all.Where(r => r.IsMalignant)).ToList();
+var test = benign.Where((_, i) => i % 3 == 2).Concat(all.Where(r => r.Label)).ToList();
 
 // Min-max normalisation fitted on the training rows; the model's box is their range widened by half on each side,
 // and sigma_min = 0.1 is the bandwidth of the modelled density (238 rows in 30 dimensions).
@@ -31,16 +28,11 @@ var withScore = ml.Transforms.CustomMapping<LogLikelihoodRow, AnomalyRow>((i, o)
     o.Score = float.IsNegativeInfinity(i.LogLikelihood) ? float.MaxValue : -i.LogLikelihood;
     o.PredictedLabel = i.LogLikelihood < 0; // less likely than the uniform density on the unit box
 }, contractName: null).Fit(scored).Transform(scored);
-var metrics = ml.BinaryClassification.EvaluateNonCalibrated(withScore, labelColumnName: nameof(Tumour.IsMalignant), scoreColumnName: "Score");
-Console.WriteLine($"{train.Count} benign training rows; {test.Count} test rows ({test.Count(r => r.IsMalignant)} malignant)");
+var metrics = ml.BinaryClassification.EvaluateNonCalibrated(withScore, labelColumnName: nameof(Tumour.Label), scoreColumnName: "Score");
+Console.WriteLine($"{train.Count} benign training rows; {test.Count} test rows ({test.Count(r => r.Label)} malignant)");
 Console.WriteLine($"AUC of -LogLikelihood for malignant rows: {metrics.AreaUnderRocCurve:F4} (full-covariance Gaussian about 0.96, isolation forest about 0.957)");
 Console.WriteLine($"with LogLikelihood < 0 as the decision: precision {metrics.PositivePrecision:F3}, recall {metrics.PositiveRecall:F3}");
 
-sealed class Tumour
-{
-    [VectorType(30)] public float[] Features = [];
-    public bool IsMalignant;
-}
 
 sealed class LogLikelihoodRow { public float LogLikelihood { get; set; } }
 

@@ -6,10 +6,7 @@ using Microsoft.ML.Data;
 using ReflectedDiffusion.ML;
 
 var ml = new MLContext(seed: 1);
-var all = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "breast_cancer.csv")).Skip(1).Where(l => l.Length > 0)
-    .Select(line => line.Split(','))
-    .Select(p => new Tumour { Features = p[..30].Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(), Label = p[30] == "0" })
-    .ToList();
+var all = BreastCancerData.Load();
 // A deliberately small training set (60 rows), where extra rows can help; the rest is the test set.
 var train = all.Where((_, i) => i % 9 == 0).ToList();
 var test = all.Where((_, i) => i % 9 != 0).ToList();
@@ -40,10 +37,4 @@ void Report(string name, List<Tumour> rows)
         .Fit(ml.Data.LoadFromEnumerable(rows));
     var m = ml.BinaryClassification.Evaluate(classifier.Transform(testView), "Label");
     Console.WriteLine($"{name,-24} ({rows.Count,4} rows): accuracy {m.Accuracy:F4}, AUC {m.AreaUnderRocCurve:F4}, F1 {m.F1Score:F4}");
-}
-
-sealed class Tumour
-{
-    [VectorType(30)] public float[] Features = [];
-    public bool Label;
 }
