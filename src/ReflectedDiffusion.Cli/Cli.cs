@@ -22,8 +22,8 @@ public static class Cli
         Exit codes: 0 success, 2 bad usage or input, 1 any other failure.
         """;
 
-    /// <summary>Runs one command; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    /// <summary>Runs one command; returns the exit code. <paramref name="cancel"/> stops training and sampling (Ctrl+C).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancel = default)
     {
         if (args.Length == 0) { error.WriteLine(Usage); return 2; }
         if (args[0] is "help" or "--help" or "-h") { output.WriteLine(Usage); return 0; }
@@ -32,14 +32,19 @@ public static class Cli
             var rest = args[1..];
             switch (args[0])
             {
-                case "train": Commands.Train(Arguments.Parse("train", rest, "data", "out", "label", "features", "image", "steps", "batch-size", "network", "weighting", "bounds", "sigma-min", "seed", "device"), output); break;
-                case "sample": Commands.Sample(Arguments.Parse("sample", rest, "model", "count", "out", "label", "guidance", "sampler", "steps", "seed"), output); break;
+                case "train": Commands.Train(Arguments.Parse("train", rest, "data", "out", "label", "features", "image", "steps", "batch-size", "network", "weighting", "bounds", "sigma-min", "seed", "device"), output, cancel); break;
+                case "sample": Commands.Sample(Arguments.Parse("sample", rest, "model", "count", "out", "label", "guidance", "sampler", "steps", "seed"), output, cancel); break;
                 case "score": Commands.Score(Arguments.Parse("score", rest, "model", "data", "out"), output); break;
                 case "export": Commands.Export(Arguments.Parse("export", rest, "model", "out", "steps"), output); break;
-                case "demo": Demo.Run(Arguments.Parse("demo", rest, "out", "steps", "samples", "score-rows", "seed"), output); break;
+                case "demo": Demo.Run(Arguments.Parse("demo", rest, "out", "steps", "samples", "score-rows", "seed"), output, cancel); break;
                 default: throw new InputException($"Unknown command '{args[0]}'. Commands: train, sample, score, export, demo ('rdiff --help' for usage).");
             }
             return 0;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            error.WriteLine("rdiff: cancelled; nothing was written.");
+            return 1;
         }
         catch (InputException e)
         {

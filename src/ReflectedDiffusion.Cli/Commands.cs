@@ -8,7 +8,7 @@ namespace ReflectedDiffusion.Cli;
 /// <summary>The train, sample, score and export commands.</summary>
 internal static class Commands
 {
-    public static void Train(Arguments a, TextWriter output)
+    public static void Train(Arguments a, TextWriter output, CancellationToken cancel)
     {
         string dataPath = a.Require("data"), outPath = a.Require("out");
         var image = a.Get("image") is { } shapeText ? ImageShape.Parse(shapeText, "image") : (ImageShape?)null;
@@ -20,7 +20,7 @@ internal static class Commands
         {
             Steps = a.GetInt("steps", 2000, 1), BatchSize = a.GetInt("batch-size", 256, 1, 1 << 20),
             Weighting = a.GetChoice("weighting", "sigma2", "sigma2", "likelihood") == "sigma2" ? LossWeighting.Sigma2 : LossWeighting.Likelihood,
-            SigmaMin = a.GetDouble("sigma-min", 1e-4, 1e-6, 0.5), Seed = a.GetSeed("seed", 1), Device = Device(a),
+            SigmaMin = a.GetDouble("sigma-min", 1e-4, 1e-6, 0.5), Seed = a.GetSeed("seed", 1), Device = Device(a), Cancel = cancel,
         };
         string? boundsChoice = a.Get("bounds") is null ? null : a.GetChoice("bounds", "data", "unit", "data");
         var data = ReadTrainingData(a, dataPath, image);
@@ -60,7 +60,7 @@ internal static class Commands
         return "cuda:0";
     }
 
-    public static void Sample(Arguments a, TextWriter output)
+    public static void Sample(Arguments a, TextWriter output, CancellationToken cancel)
     {
         using var bundle = ModelBundle.Load(a.Require("model"));
         int count = a.GetInt("count", 0, 1, 10_000_000);
@@ -74,7 +74,7 @@ internal static class Commands
         var labels = Labels(info, a.Get("label"), count);
         if (labels is null && guidance != 0) throw new InputException("Option '--guidance': the model is unconditional (trained without --label).");
         int? steps = a.Get("steps") is null ? null : a.GetInt("steps", 0, 1, 100_000);
-        var rows = Workflow.Sample(bundle.Model, count, labels, guidance, a.GetChoice("sampler", "ode", "ode", "sde", "pc"), steps, a.GetSeed("seed", 0), ProgressReporter.ForConsole(output));
+        var rows = Workflow.Sample(bundle.Model, count, labels, guidance, a.GetChoice("sampler", "ode", "ode", "sde", "pc"), steps, a.GetSeed("seed", 0), ProgressReporter.ForConsole(output), cancel);
         if (png) WriteGrid(outPath, rows, bundle);
         else
         {

@@ -19,7 +19,7 @@ internal static class Demo
     private const double PixelMax = 16;
     private static readonly double[] Guidances = [0, 2];
 
-    public static void Run(Arguments a, TextWriter output)
+    public static void Run(Arguments a, TextWriter output, CancellationToken cancel)
     {
         string outDir = a.Get("out") ?? "rdiff-demo";
         int steps = a.GetInt("steps", 3000, 1), perClass = a.GetInt("samples", 100, 1, 10_000);
@@ -35,7 +35,7 @@ internal static class Demo
             Steps = steps, BatchSize = 256, Weighting = LossWeighting.Sigma2, Bounds = BoundsSource.Explicit,
             LowerBounds = new double[train.Dimension], UpperBounds = Enumerable.Repeat(PixelMax, train.Dimension).ToArray(),
             // Pixel levels lie 1/16 apart: a smallest noise level far below that would model the grid, not the digits.
-            SigmaMin = 0.01, LikelihoodSteps = 50, Seed = seed,
+            SigmaMin = 0.01, LikelihoodSteps = 50, Seed = seed, Cancel = cancel,
         };
         var watch = Stopwatch.StartNew();
         using var bundle = Workflow.Train(train, settings, progress);
@@ -54,7 +54,7 @@ internal static class Demo
         watch.Restart();
         foreach (double w in Guidances)
         {
-            var samples = Workflow.Sample(bundle.Model, labels.Length, labels, w, "ode", 100, seed, progress);
+            var samples = Workflow.Sample(bundle.Model, labels.Length, labels, w, "ode", 100, seed, progress, cancel);
             var predicted = Predict(ml, classifier, samples);
             var perClassRate = Enumerable.Range(0, 10).Select(c => Accuracy(predicted.Skip(c * perClass).Take(perClass).ToArray(), labels.Skip(c * perClass).Take(perClass).ToArray())).ToArray();
             recognition.Add((w, perClassRate, Accuracy(predicted, labels)));

@@ -22,6 +22,7 @@ internal sealed record TrainSettings
     public int LikelihoodSteps { get; init; } = 100;
     public ulong Seed { get; init; } = 1;
     public string Device { get; init; } = "cpu";
+    public CancellationToken Cancel { get; init; }
 }
 
 /// <summary>The steps the commands share: train through the ML.NET estimator, sample, score.</summary>
@@ -37,7 +38,7 @@ internal static class Workflow
             NumberOfSteps = settings.Steps, BatchSize = settings.BatchSize, Weighting = settings.Weighting,
             Bounds = settings.Bounds, LowerBounds = settings.LowerBounds, UpperBounds = settings.UpperBounds,
             SigmaMin = settings.SigmaMin, HiddenWidth = settings.HiddenWidth, Blocks = settings.Blocks,
-            LikelihoodSteps = settings.LikelihoodSteps, Seed = settings.Seed, Device = settings.Device,
+            LikelihoodSteps = settings.LikelihoodSteps, Seed = settings.Seed, Device = settings.Device, CancellationToken = settings.Cancel,
             Progress = p => progress.Report("train", p.Step, p.TotalSteps, $"loss {p.Loss:F4}, {p.SamplesPerSecond:F0} samples/s"),
         };
         var transformer = ml.Transforms.ReflectedDiffusion(options).Fit(view);
@@ -67,7 +68,7 @@ internal static class Workflow
     /// Draws samples in the user's units with the chosen sampler: "ode" (Heun, 100 steps by default: the sampler of
     /// the ONNX generation graph), "sde" (reflected Euler-Maruyama, 500) or "pc" (predictor-corrector, 250).
     /// </summary>
-    public static float[][] Sample(ScoreModel model, int count, long[]? labels, double guidance, string sampler, int? steps, ulong seed, ProgressReporter progress)
+    public static float[][] Sample(ScoreModel model, int count, long[]? labels, double guidance, string sampler, int? steps, ulong seed, ProgressReporter progress, CancellationToken cancel = default)
     {
         var (kind, defaultSteps) = sampler switch
         {
@@ -77,7 +78,7 @@ internal static class Workflow
         };
         var options = new SamplerOptions
         {
-            Steps = steps ?? defaultSteps, Seed = seed, Guidance = guidance, BatchSize = 1024,
+            Steps = steps ?? defaultSteps, Seed = seed, Guidance = guidance, BatchSize = 1024, CancellationToken = cancel,
             Callback = s => progress.Report("sample", s.RowsDone + (long)((double)s.Step / s.TotalSteps * System.Math.Min(1024, count - s.RowsDone)), count),
         };
         using var scope = NewDisposeScope();

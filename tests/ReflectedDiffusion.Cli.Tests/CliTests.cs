@@ -171,6 +171,17 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     }
 
     [Fact]
+    public void CancellationStopsTrainingAndWritesNothing()
+    {
+        string model = Temp("cancelled.zip");
+        var error = new StringWriter();
+        int code = Cli.Run(["train", "--data", trained.DataPath, "--out", model, "--label", "kind", "--steps", "100000"], new StringWriter(), error, new CancellationToken(canceled: true));
+        Assert.Equal(1, code);
+        Assert.Contains("cancelled", error.ToString());
+        Assert.False(File.Exists(model));
+    }
+
+    [Fact]
     public void ImageModelsFromIdxAndFoldersSampleToPng()
     {
         // 60 IDX images of 6x6 pixels: class 0 lights the left half, class 1 the right half.
