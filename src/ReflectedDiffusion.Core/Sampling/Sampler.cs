@@ -46,6 +46,8 @@ public static class Sampler
     /// </summary>
     internal static SamplingResult InBatches(long count, SamplerOptions options, long[]? labels, Func<Tensor, Tensor?, long, (Tensor X, double Nfe)> run)
     {
+        // Sampling never differentiates: without this every network call would record an autograd graph (about 1.5x the time).
+        using var noGrad = torch.no_grad();
         var chunks = new List<Tensor>();
         double evaluations = 0;
         for (long first = 0; first < count; first += options.BatchSize)
@@ -105,6 +107,7 @@ public static class Sampler
     public static Tensor ReflectedEulerMaruyama(IScoreFunction score, ReflectedVeSde sde, Tensor x, Tensor rowSeeds, Tensor? labels, int steps,
         int correctorSteps = 0, double snr = 0.01, Action<int, int, double>? progress = null, CancellationToken token = default)
     {
+        using var noGrad = torch.no_grad();
         long b = x.shape[0], d = x.shape[1];
         x = x.to(float64);
         double dt = 1.0 / steps;
@@ -151,6 +154,7 @@ public static class Sampler
     public static Tensor Heun(IScoreFunction score, ReflectedVeSde sde, Tensor x, Tensor? labels, int steps, bool bump = false,
         Action<int, int, double>? progress = null, CancellationToken token = default)
     {
+        using var noGrad = torch.no_grad();
         long b = x.shape[0];
         x = x.to(float64);
         double dt = -1.0 / steps;
