@@ -66,7 +66,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     {
         ArgumentNullException.ThrowIfNull(input);
         int d = FeatureSize(input.Schema, _options.FeatureColumnName);
-        using var log = new TrainingLog(_options.LogContext);
+        using var log = new TrainingLog(_options.Context);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var (rows, labels, classes) = DataReading.Read(input, _options.FeatureColumnName, _options.LabelColumnName, d);
         var bounds = Bounds(rows, d);
@@ -141,7 +141,8 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     }
 
     internal static IEstimator<ITransformer> ScoringChain(MLContext ml, byte[] graph, ReflectedDiffusionOptions options)
-        => ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [options.FeatureColumnName], new MemoryStream(graph), options.GpuDeviceId, options.FallbackToCpu)
+        => ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [options.FeatureColumnName], new MemoryStream(graph),
+                options.GpuDeviceId ?? options.Context?.GpuDeviceId, options.GpuDeviceId is null && options.Context is { } c ? c.FallbackToCpu : options.FallbackToCpu)
             .Append(ml.Transforms.CustomMapping<LikelihoodVectors, LikelihoodScalars>(LikelihoodScalarsFactory.Map, LikelihoodScalarsFactory.ContractName))
             .Append(ml.Transforms.DropColumns(LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn));
 

@@ -59,7 +59,7 @@ public sealed class ReflectedDiffusionOptions
     public ulong Seed = 1;
     /// <summary>Torch device for training ("cpu", or "cuda:0" with a CUDA TorchSharp backend).</summary>
     public string Device = "cpu";
-    /// <summary>CUDA device for ONNX Runtime inference; null runs on the CPU.</summary>
+    /// <summary>CUDA device for ONNX Runtime inference; null takes <see cref="Context"/>'s GpuDeviceId (null there too: the CPU).</summary>
     public int? GpuDeviceId;
     /// <summary>Use the CPU when the CUDA device cannot be used.</summary>
     public bool FallbackToCpu = true;
@@ -68,9 +68,10 @@ public sealed class ReflectedDiffusionOptions
     /// <summary>Cancels training.</summary>
     public CancellationToken CancellationToken;
     /// <summary>
-    /// The <see cref="MLContext"/> whose <see cref="MLContext.Log"/> receives training messages (data, bounds,
-    /// progress, timing) under the source "ReflectedDiffusion". ML.NET's catalogs do not expose their context to
-    /// extensions, so pass it here; null logs nothing.
+    /// The pipeline's <see cref="MLContext"/>. Its <see cref="MLContext.Log"/> receives training messages (data,
+    /// bounds, progress, timing) under the source "ReflectedDiffusion", and its <see cref="MLContext.GpuDeviceId"/> and
+    /// <see cref="MLContext.FallbackToCpu"/> apply to inference when <see cref="GpuDeviceId"/> is null. ML.NET's catalogs
+    /// do not expose their context to extensions, so pass it here; null logs nothing.
     /// </summary>
-    public MLContext? LogContext;
+    public MLContext? Context;
 }

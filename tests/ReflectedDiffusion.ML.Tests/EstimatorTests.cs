@@ -125,7 +125,7 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         ml.Log += (_, e) => { if (e.Source == "ReflectedDiffusion") lock (messages) messages.Add(e.Message); };
         var valid = Cube(ml, 200, 2);
         var options = Small();
-        options.LogContext = ml;
+        options.Context = ml;
         var estimator = ml.Transforms.ReflectedDiffusion(options);
         var shape = estimator.GetOutputSchema(Shape(valid.Schema));
         using var transformer = estimator.Fit(valid);
