@@ -235,6 +235,23 @@ public sealed class SamplerTests(ITestOutputHelper output)
         Assert.Contains("Row 1, feature 1", e3.Message);
     }
 
+    [Theory]
+    [InlineData(SamplerKind.OdeHeun)]
+    [InlineData(SamplerKind.ReflectedSde)]
+    [InlineData(SamplerKind.PredictorCorrector)]
+    [InlineData(SamplerKind.OdeAdaptive)]
+    public void SamplingRecordsNoAutogradGraph(SamplerKind kind)
+    {
+        // A network whose parameters require gradients (as after loading) must not make the samplers record a graph:
+        // one chained across steps made guided sampling about 7 times slower.
+        using var net = Networks.ScoreNetwork.Create(new Networks.ScoreNetworkConfig { Dimension = 3, HiddenWidth = 16, Blocks = 1, NumClasses = 2 });
+        Assert.True(net.parameters().All(p => p.requires_grad));
+        using var samples = Sampler.Generate(net, GenerationSde, 8, kind, new SamplerOptions { Steps = 5, Guidance = 1 }, [0, 1, 0, 1, 0, 1, 0, 1]).Samples;
+        Assert.False(samples.requires_grad);
+        using var direct = Sampler.Heun(net, GenerationSde, torch.rand(4, 3), null, 3);
+        Assert.False(direct.requires_grad);
+    }
+
     [Fact]
     public void SamplingReportsStepsAndCancels()
     {
