@@ -34,6 +34,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         if (options.NumberOfSteps <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.NumberOfSteps, "NumberOfSteps must be positive.");
         if (options.BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be positive.");
         if (options.LikelihoodSteps <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.LikelihoodSteps, "LikelihoodSteps must be positive.");
+        if (options.LikelihoodProbes < 0) throw new ArgumentOutOfRangeException(nameof(options), options.LikelihoodProbes, "LikelihoodProbes must not be negative.");
         if (!(options.BoundsMargin >= 0)) throw new ArgumentOutOfRangeException(nameof(options), options.BoundsMargin, "BoundsMargin must not be negative.");
         if (options.Bounds == BoundsSource.Explicit && (options.LowerBounds is null || options.UpperBounds is null))
             throw new ArgumentOutOfRangeException(nameof(options), "Explicit bounds need LowerBounds and UpperBounds.");
@@ -107,7 +108,8 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     // Compiles the likelihood graph of a trained model and fits the scoring chain on the input's schema.
     internal static ReflectedDiffusionTransformer Wrap(ScoreModel model, ReflectedDiffusionOptions options, IDataView input, IReadOnlyList<float> lossTrace)
     {
-        var graph = LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn);
+        int probes = options.LikelihoodProbes ?? (model.Network.Config.Dimension <= 64 ? 0 : 16);
+        var graph = LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes);
         var ml = InferenceContext.Create();
         var inner = ScoringChain(ml, graph, options).Fit(input);
         return new ReflectedDiffusionTransformer(inner, ml, model, graph, options.FeatureColumnName, lossTrace);

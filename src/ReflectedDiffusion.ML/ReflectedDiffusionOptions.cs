@@ -55,6 +55,12 @@ public sealed class ReflectedDiffusionOptions
     public double SigmaMin = 1e-4;
     /// <summary>Fixed RK4 steps of the likelihood ODE in the compiled graph.</summary>
     public int LikelihoodSteps = 100;
+    /// <summary>
+    /// Divergence in the likelihood graph: 0 for the exact trace (one network tangent per feature), K &gt; 0 for
+    /// Hutchinson's unbiased estimate with K fixed Rademacher probes; null picks the exact trace up to 64 features
+    /// and 16 probes above (images).
+    /// </summary>
+    public int? LikelihoodProbes;
     /// <summary>Seed of training (weights, batches, noise).</summary>
     public ulong Seed = 1;
     /// <summary>Torch device for training ("cpu", or "cuda:0" with a CUDA TorchSharp backend).</summary>

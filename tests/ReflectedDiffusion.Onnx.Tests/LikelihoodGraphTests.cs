@@ -37,4 +37,32 @@ public sealed class LikelihoodGraphTests(ITestOutputHelper output)
         Assert.True(worst <= 0.01, $"ONNX likelihood differs by {worst} nats/dim");
         for (int i = 0; i < logp.Length; i++) Assert.Equal(-logp[i] / (3 * System.Math.Log(2)), bpd[i], 4);
     }
+
+    [Fact]
+    public void HutchinsonProbesGiveAnUnbiasedLogLikelihood()
+    {
+        // Any network will do: averaged over probe draws, Hutchinson's estimate equals the exact-trace graph.
+        var sde = new ReflectedVeSde(0.01, 5);
+        torch.random.manual_seed(11);
+        using var network = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 3, HiddenWidth = 32, Blocks = 1, EmbeddingDim = 8 });
+        using var model = new ScoreModel(network, sde);
+        var rng = new Random(6);
+        var rows = Enumerable.Range(0, 10 * 3).Select(_ => (float)rng.NextDouble()).ToArray();
+        using var exactScorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 20), 3);
+        var exact = exactScorer.Score(rows).LogLikelihood;
+        const int draws = 30;
+        var estimates = Enumerable.Range(0, draws).Select(seed =>
+        {
+            using var scorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 20, probes: 2, probeSeed: (ulong)seed), 3);
+            return scorer.Score(rows).LogLikelihood;
+        }).ToArray();
+        for (int i = 0; i < exact.Length; i++)
+        {
+            var values = estimates.Select(e => (double)e[i]).ToArray();
+            double mean = values.Average(), se = System.Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (draws - 1) / draws);
+            output.WriteLine($"row {i}: exact {exact[i]:F4}, Hutchinson mean {mean:F4} (SE {se:F4})");
+            Assert.True(System.Math.Abs(mean - exact[i]) <= 4 * se + 1e-4, $"row {i}: exact {exact[i]}, Hutchinson {mean} +- {se}");
+            Assert.True(se > 0, "the probes should make the estimate vary");
+        }
+    }
 }
