@@ -143,17 +143,7 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     {
         // The same contract through the real program: the rdiff assembly next to the tests, run by dotnet.
         string rdiff = Path.Combine(AppContext.BaseDirectory, "rdiff.dll");
-        (int Code, string Error) Exec(params string[] args)
-        {
-            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-            start.ArgumentList.Add(rdiff);
-            foreach (var a in args) start.ArgumentList.Add(a);
-            using var process = System.Diagnostics.Process.Start(start)!;
-            var error = process.StandardError.ReadToEndAsync();
-            process.StandardOutput.ReadToEnd();
-            Assert.True(process.WaitForExit(60_000), "rdiff did not finish in a minute");
-            return (process.ExitCode, error.Result);
-        }
+        (int Code, string Error) Exec(params string[] args) => Testing.DotnetProcess.Run(rdiff, args, TimeSpan.FromMinutes(1));
         Assert.Equal(0, Exec("--help").Code);
         var (code, error) = Exec("sample", "--model", trained.DataPath, "--count", "2", "--out", Temp("x.csv"));
         Assert.Equal(2, code);

@@ -61,15 +61,8 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         // The checker is built next to this test project (same configuration and runtime).
         var here = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
         var checker = here.Replace("ReflectedDiffusion.ML.Tests", "ReflectedDiffusion.ML.LoadCheck") + Path.DirectorySeparatorChar + "ReflectedDiffusion.ML.LoadCheck.dll";
-        Assert.True(File.Exists(checker), $"load checker not built at {checker}");
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(checker);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000), "the load checker did not finish in 2 minutes");
-        Assert.True(process.ExitCode == 0, $"the load checker failed ({process.ExitCode}): {stderr.Result}");
+        var (code, error) = Testing.DotnetProcess.Run(checker, args, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"the load checker failed ({code}): {error}");
     }
 
     // ML.NET builds a SchemaShape from a schema only internally (its own estimator tests see that method);
