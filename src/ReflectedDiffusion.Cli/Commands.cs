@@ -49,7 +49,7 @@ internal static class Commands
         var data = Dataset.FromCsv(CsvTable.Read(path), a.Get("label"), features);
         if (image is not { } shape) return data;
         if (shape.Size != data.Dimension) throw new InputException($"Option '--image {shape}': {shape.Size} pixels, but {path} has {data.Dimension} feature columns.");
-        return new Dataset { FeatureNames = data.FeatureNames, Rows = data.Rows, LabelName = data.LabelName, ClassNames = data.ClassNames, Labels = data.Labels, Image = shape };
+        return data with { Image = shape };
     }
 
     private static string Device(Arguments a)
@@ -63,8 +63,8 @@ internal static class Commands
     public static void Sample(Arguments a, TextWriter output, CancellationToken cancel)
     {
         using var bundle = ModelBundle.Load(a.Require("model"));
+        a.Require("count");
         int count = a.GetInt("count", 0, 1, 10_000_000);
-        if (a.Get("count") is null) throw new InputException("Option '--count' is required.");
         string outPath = a.Require("out");
         bool png = outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
         if (!png && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) throw new InputException($"Option '--out {outPath}': write a .csv or a .png file.");

@@ -21,7 +21,7 @@ internal readonly record struct ImageShape(int Height, int Width, int Channels)
 }
 
 /// <summary>Training rows read from a file: named numeric features, optional class labels, optional image shape.</summary>
-internal sealed class Dataset
+internal sealed record Dataset
 {
     public required string[] FeatureNames { get; init; }
     public required List<float[]> Rows { get; init; }

@@ -124,11 +124,7 @@ internal static class Demo
         var order = Enumerable.Range(0, all.Rows.Count).ToArray();
         new Random((int)(seed % int.MaxValue)).Shuffle(order);
         int held = all.Rows.Count / 5;
-        Dataset Take(IEnumerable<int> idx) => new()
-        {
-            FeatureNames = all.FeatureNames, Rows = idx.Select(i => all.Rows[i]).ToList(), Image = all.Image, LabelName = all.LabelName,
-            ClassNames = all.ClassNames, Labels = idx.Select(i => all.Labels![i]).ToArray(),
-        };
+        Dataset Take(IEnumerable<int> idx) => all with { Rows = idx.Select(i => all.Rows[i]).ToList(), Labels = idx.Select(i => all.Labels![i]).ToArray() };
         return (Take(order.Skip(held)), Take(order.Take(held)));
     }
 

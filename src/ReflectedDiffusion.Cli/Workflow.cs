@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using ReflectedDiffusion.ML;
 using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Training;
@@ -50,19 +49,7 @@ internal static class Workflow
 
     /// <summary>A view with a known-size <c>Features</c> vector column (and a key <c>Label</c> column when labels are given).</summary>
     public static IDataView FeatureView(MLContext ml, IEnumerable<float[]> rows, int dimension, long[]? labels = null, int classes = 0)
-    {
-        var vector = new VectorDataViewType(NumberDataViewType.Single, dimension);
-        if (labels is null)
-        {
-            var schema = SchemaDefinition.Create(typeof(FeatureRow));
-            schema[nameof(FeatureRow.Features)].ColumnType = vector;
-            return ml.Data.LoadFromEnumerable(rows.Select(r => new FeatureRow { Features = r }).ToList(), schema);
-        }
-        var labelled = SchemaDefinition.Create(typeof(LabelledRow));
-        labelled[nameof(LabelledRow.Features)].ColumnType = vector;
-        labelled[nameof(LabelledRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), classes);
-        return ml.Data.LoadFromEnumerable(rows.Select((r, i) => new LabelledRow { Features = r, Label = (uint)labels[i] }).ToList(), labelled);
-    }
+        => VectorDataView.Create(ml, rows, dimension, ModelBundle.FeatureColumn, labels, classes, LabelColumn);
 
     /// <summary>
     /// Draws samples in the user's units with the chosen sampler: "ode" (Heun, 100 steps by default: the sampler of
@@ -92,15 +79,4 @@ internal static class Workflow
     /// <summary>Log-likelihood (nats) and bits per dimension of rows, batched through the compiled likelihood graph.</summary>
     public static (float[] LogLikelihood, float[] BitsPerDimension) Score(ModelBundle bundle, IReadOnlyList<float[]> rows)
         => bundle.Transformer.ScoreBatched(FeatureView(new MLContext(), rows, bundle.Info.Features.Length), batchSize: 256);
-
-    private sealed class FeatureRow
-    {
-        public float[] Features = [];
-    }
-
-    private sealed class LabelledRow
-    {
-        public float[] Features = [];
-        public uint Label; // 0-based: LoadFromEnumerable stores key values one up
-    }
 }

@@ -39,7 +39,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         ArgumentNullException.ThrowIfNull(model);
         options ??= new ReflectedDiffusionOptions();
         _ = new ReflectedDiffusionEstimator(options); // validates
-        var empty = VectorView(new MLContext(), [], options.FeatureColumnName, model.Network.Config.Dimension);
+        var empty = VectorDataView.Create(new MLContext(), [], model.Network.Config.Dimension, options.FeatureColumnName);
         return ReflectedDiffusionEstimator.Wrap(model, options, empty, []);
     }
 
@@ -172,25 +172,10 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         int d = Model.Network.Config.Dimension, classes = Model.Network.Config.NumClasses;
-        if (!balanceLabels) return VectorView(mlContext, Generate(count, seed, steps), columnName, d);
+        if (!balanceLabels) return VectorDataView.Create(mlContext, Generate(count, seed, steps), d, columnName);
         if (!Model.Network.Config.IsConditional) throw new InvalidOperationException("Balanced labels need a conditional model (trained with LabelColumnName).");
         var labels = Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray();
-        var rows = Generate(count, seed, steps, labels, guidance).Select((x, i) => new LabelledGeneratedRow { Generated = x, Label = (uint)labels[i] }).ToList();
-        var schema = SchemaDefinition.Create(typeof(LabelledGeneratedRow));
-        schema[nameof(LabelledGeneratedRow.Generated)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
-        schema[nameof(LabelledGeneratedRow.Generated)].ColumnName = columnName;
-        schema[nameof(LabelledGeneratedRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), classes);
-        schema[nameof(LabelledGeneratedRow.Label)].ColumnName = labelColumnName;
-        return mlContext.Data.LoadFromEnumerable(rows, schema);
-    }
-
-    // An in-memory view with one known-size Single vector column.
-    private static IDataView VectorView(MLContext mlContext, IEnumerable<float[]> rows, string columnName, int dimension)
-    {
-        var schema = SchemaDefinition.Create(typeof(GeneratedRow));
-        schema[nameof(GeneratedRow.Generated)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
-        schema[nameof(GeneratedRow.Generated)].ColumnName = columnName;
-        return mlContext.Data.LoadFromEnumerable(rows.Select(r => new GeneratedRow { Generated = r }).ToList(), schema);
+        return VectorDataView.Create(mlContext, Generate(count, seed, steps, labels, guidance), d, columnName, labels, classes, labelColumnName);
     }
 
     /// <summary>Writes likelihood.onnx, generation.onnx and model.json (their inputs and outputs) to a folder, for use outside .NET.</summary>
@@ -234,16 +219,5 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         (_inner as IDisposable)?.Dispose();
         Model.Dispose();
         _context.Dispose();
-    }
-
-    private sealed class GeneratedRow
-    {
-        public float[] Generated = [];
-    }
-
-    private sealed class LabelledGeneratedRow
-    {
-        public float[] Generated = [];
-        public uint Label; // 0-based here: LoadFromEnumerable stores key values one up
     }
 }
