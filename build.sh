@@ -33,7 +33,10 @@ if [[ $do_build == 1 ]]; then
   dotnet build MLNetReflectedDiffusion.sln -c "$configuration" --no-restore -m:1
 fi
 if [[ $do_test == 1 ]]; then
-  args=(test MLNetReflectedDiffusion.sln -c "$configuration" --no-build --logger "console;verbosity=normal")
+  # -m:1 runs the test projects one after another: two libtorch processes on two cores spin against each other's
+  # OpenMP threads (a 20 s training test took 4 min beside another test host). --blame names the test that was
+  # running if a test host dies.
+  args=(test MLNetReflectedDiffusion.sln -c "$configuration" --no-build -m:1 --blame --logger "console;verbosity=normal")
   [[ -n "$filter" ]] && args+=(--filter "$filter")
   dotnet "${args[@]}"
 fi
