@@ -34,6 +34,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         if (options.NumberOfSteps <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.NumberOfSteps, "NumberOfSteps must be positive.");
         if (options.BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be positive.");
         if (options.LikelihoodSteps <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.LikelihoodSteps, "LikelihoodSteps must be positive.");
+        if (options.ScoringBatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.ScoringBatchSize, "ScoringBatchSize must be positive.");
         if (options.LikelihoodProbes < 0) throw new ArgumentOutOfRangeException(nameof(options), options.LikelihoodProbes, "LikelihoodProbes must not be negative.");
         if (!(options.BoundsMargin >= 0)) throw new ArgumentOutOfRangeException(nameof(options), options.BoundsMargin, "BoundsMargin must not be negative.");
         if (options.Bounds == BoundsSource.Explicit && (options.LowerBounds is null || options.UpperBounds is null))
@@ -112,7 +113,8 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         var graph = LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes);
         var ml = InferenceContext.Create();
         var inner = ScoringChain(ml, graph, options).Fit(input);
-        return new ReflectedDiffusionTransformer(inner, ml, model, graph, options.FeatureColumnName, lossTrace);
+        var (gpu, fallback) = Device(options);
+        return new ReflectedDiffusionTransformer(inner, ml, model, graph, options.FeatureColumnName, lossTrace, new(gpu, fallback, options.ScoringBatchSize));
     }
 
     private BoxBounds Bounds(List<float[]> rows, int d)
@@ -144,9 +146,13 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
 
     internal static IEstimator<ITransformer> ScoringChain(MLContext ml, byte[] graph, ReflectedDiffusionOptions options)
         => ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [options.FeatureColumnName], new MemoryStream(graph),
-                options.GpuDeviceId ?? options.Context?.GpuDeviceId, options.GpuDeviceId is null && options.Context is { } c ? c.FallbackToCpu : options.FallbackToCpu)
+                Device(options).GpuDeviceId, Device(options).FallbackToCpu)
             .Append(ml.Transforms.CustomMapping<LikelihoodVectors, LikelihoodScalars>(LikelihoodScalarsFactory.Map, LikelihoodScalarsFactory.ContractName))
             .Append(ml.Transforms.DropColumns(LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn));
+
+    // The inference device: the options' own setting, else the pipeline context's.
+    private static (int? GpuDeviceId, bool FallbackToCpu) Device(ReflectedDiffusionOptions options)
+        => options.GpuDeviceId is null && options.Context is { } c ? (c.GpuDeviceId, c.FallbackToCpu) : (options.GpuDeviceId, options.FallbackToCpu);
 
     // A graph with the scoring signature, for schema propagation before training.
     private byte[] PlaceholderGraph()

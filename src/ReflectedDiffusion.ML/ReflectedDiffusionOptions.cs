@@ -61,6 +61,8 @@ public sealed class ReflectedDiffusionOptions
     /// and 16 probes above (images).
     /// </summary>
     public int? LikelihoodProbes;
+    /// <summary>Rows per ONNX Runtime call when the fitted transformer scores (its <c>Transform</c> computes in batches).</summary>
+    public int ScoringBatchSize = 256;
     /// <summary>Seed of training (weights, batches, noise).</summary>
     public ulong Seed = 1;
     /// <summary>Torch device for training ("cpu", or "cuda:0" with a CUDA TorchSharp backend).</summary>

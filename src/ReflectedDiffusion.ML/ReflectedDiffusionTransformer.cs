@@ -17,8 +17,11 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     private readonly ITransformer _inner;
     private readonly InferenceContext _context;
     private readonly string _featureColumn;
+    private readonly InferenceSettings _inference;
+    private readonly Lazy<OnnxScorer> _scorer;
 
-    internal ReflectedDiffusionTransformer(ITransformer inner, InferenceContext context, ScoreModel model, byte[] likelihoodGraph, string featureColumn, IReadOnlyList<float> lossTrace)
+    internal ReflectedDiffusionTransformer(ITransformer inner, InferenceContext context, ScoreModel model, byte[] likelihoodGraph, string featureColumn,
+        IReadOnlyList<float> lossTrace, InferenceSettings inference)
     {
         _inner = inner;
         _context = context;
@@ -26,7 +29,12 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         LikelihoodGraphBytes = likelihoodGraph;
         _featureColumn = featureColumn;
         LossTrace = lossTrace;
+        _inference = inference;
+        _scorer = new Lazy<OnnxScorer>(() => CreateScorer(inference.GpuDeviceId, inference.FallbackToCpu));
     }
+
+    /// <summary>The device and batch settings of the transformer's own ONNX Runtime session.</summary>
+    internal sealed record InferenceSettings(int? GpuDeviceId, bool FallbackToCpu, int BatchSize);
 
     /// <summary>
     /// Wraps a trained <see cref="ScoreModel"/> (for example one read with <see cref="ScoreModel.Load(string)"/>) as a
@@ -61,11 +69,23 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _inner.GetRowToRowMapper(inputSchema);
     /// <inheritdoc />
+    /// <remarks>
+    /// The scores are computed lazily, in batches of <see cref="ReflectedDiffusionOptions.ScoringBatchSize"/> rows through one
+    /// ONNX Runtime session, with the same graph and values as the saved chain. A model read back with
+    /// <c>mlContext.Model.Load</c> is ML.NET's built-in chain, which scores one row at a time (many times slower).
+    /// </remarks>
     public IDataView Transform(IDataView input)
     {
         CheckFeatures(input.Schema);
-        return _inner.Transform(input);
+        var schema = _inner.GetOutputSchema(input.Schema);
+        return BatchedLikelihoodView.HasExpectedLayout(input.Schema, schema)
+            ? new BatchedLikelihoodView(input, schema, _scorer.Value, _featureColumn, _inference.BatchSize)
+            : _inner.Transform(input);
     }
+
+    private OnnxScorer CreateScorer(int? gpuDeviceId, bool fallbackToCpu)
+        => new(LikelihoodGraphBytes, Model.Network.Config.Dimension, gpuDeviceId, fallbackToCpu, _featureColumn,
+            ReflectedDiffusionEstimator.LogLikelihoodVectorColumn, ReflectedDiffusionEstimator.BitsPerDimensionVectorColumn);
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_inner).Save(ctx);
 
@@ -79,39 +99,27 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     }
 
     /// <summary>
-    /// The batched scoring path: runs the same likelihood graph through one ONNX Runtime session over batches of
-    /// <paramref name="batchSize"/> rows instead of ML.NET's row-at-a-time OnnxTransformer. Returns one value per row,
-    /// in row order (equal to the <c>LogLikelihood</c> and <c>BitsPerDimension</c> columns).
+    /// Scores every row of <paramref name="input"/> eagerly, in batches of <paramref name="batchSize"/> rows, through a
+    /// session of its own on the given device; returns one value per row, in row order (equal to the
+    /// <c>LogLikelihood</c> and <c>BitsPerDimension</c> columns of <see cref="Transform"/>).
     /// </summary>
     public (float[] LogLikelihood, float[] BitsPerDimension) ScoreBatched(IDataView input, int batchSize = 1024, int? gpuDeviceId = null, bool fallbackToCpu = true)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
         int d = CheckFeatures(input.Schema);
-        using var scorer = new OnnxScorer(LikelihoodGraphBytes, d, gpuDeviceId, fallbackToCpu, _featureColumn, ReflectedDiffusionEstimator.LogLikelihoodVectorColumn, ReflectedDiffusionEstimator.BitsPerDimensionVectorColumn);
-        var logp = new List<float>();
-        var bpd = new List<float>();
-        var batch = new List<float>(batchSize * d);
-        void Flush()
-        {
-            if (batch.Count == 0) return;
-            var (l, b) = scorer.Score(batch.ToArray());
-            logp.AddRange(l); bpd.AddRange(b);
-            batch.Clear();
-        }
+        using var scorer = CreateScorer(gpuDeviceId, fallbackToCpu);
         var column = input.Schema[_featureColumn];
         using var cursor = input.GetRowCursor([column]);
         var getter = cursor.GetGetter<VBuffer<float>>(column);
-        var buffer = default(VBuffer<float>);
-        var dense = new float[d];
-        while (cursor.MoveNext())
+        var logp = new List<float>();
+        var bpd = new List<float>();
+        for (var batch = BatchedLikelihoodView.ReadBatch(cursor, getter, d, batchSize); batch.Length > 0; batch = BatchedLikelihoodView.ReadBatch(cursor, getter, d, batchSize))
         {
-            getter(ref buffer);
-            buffer.CopyTo(dense);
-            batch.AddRange(dense);
-            if (batch.Count >= batchSize * d) Flush();
+            var (l, b) = scorer.Score(batch);
+            logp.AddRange(l);
+            bpd.AddRange(b);
         }
-        Flush();
         return (logp.ToArray(), bpd.ToArray());
     }
 
@@ -217,6 +225,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     public void Dispose()
     {
         (_inner as IDisposable)?.Dispose();
+        if (_scorer.IsValueCreated) _scorer.Value.Dispose();
         Model.Dispose();
         _context.Dispose();
     }

@@ -206,6 +206,56 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("Row 7, feature 2", e.Message);
     }
 
+    private class TaggedRow
+    {
+        [VectorType(3)] public float[] Features = [];
+        public int Id;
+        public string Name = "";
+    }
+
+    [Fact]
+    public void TransformScoresInBatchesAndServesTheOtherColumnsInOrder()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = Small();
+        options.NumberOfSteps = 100;
+        options.ScoringBatchSize = 7; // 40 rows: five full batches and a partial one
+        using var model = ml.Transforms.ReflectedDiffusion(options).Fit(Cube(ml, 300, 2));
+        var rows = ml.Data.CreateEnumerable<VectorRow>(Cube(ml, 40, 3), reuseRowObject: false)
+            .Select((r, i) => new TaggedRow { Features = r.Features, Id = i, Name = $"row {i}" }).ToList();
+        var input = ml.Data.LoadFromEnumerable(rows);
+        var scored = model.Transform(input);
+        Assert.Equal(40, scored.GetRowCount());
+        Assert.Equal(["Features", "Id", "Name", "LogLikelihood", "BitsPerDimension"], scored.Schema.Select(c => c.Name));
+
+        // One session call over all rows gives the values the batches of 7 give, row for row.
+        var (oneBatch, oneBatchBits) = model.ScoreBatched(input, batchSize: 1000);
+        var back = ml.Data.CreateEnumerable<TaggedScores>(scored, reuseRowObject: false).ToList();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(i, back[i].Id);
+            Assert.Equal($"row {i}", back[i].Name);
+            Assert.Equal(rows[i].Features, back[i].Features);
+            Assert.Equal(oneBatch[i], back[i].LogLikelihood, 4);
+            Assert.Equal(oneBatchBits[i], back[i].BitsPerDimension, 4);
+        }
+
+        // Cursors over part of the columns: the scores alone, and the other columns alone.
+        Assert.Equal(back.Select(r => r.BitsPerDimension), scored.GetColumn<float>("BitsPerDimension"));
+        Assert.Equal(rows.Select(r => r.Name), scored.GetColumn<string>("Name"));
+        using var cursor = scored.GetRowCursor([scored.Schema["Id"]]);
+        Assert.False(cursor.IsColumnActive(scored.Schema["LogLikelihood"]));
+        Assert.Throws<InvalidOperationException>(() => cursor.GetGetter<float>(scored.Schema["LogLikelihood"]));
+        using var wrongType = scored.GetRowCursor([scored.Schema["LogLikelihood"]]);
+        Assert.Throws<InvalidOperationException>(() => wrongType.GetGetter<double>(scored.Schema["LogLikelihood"]));
+    }
+
+    private sealed class TaggedScores : TaggedRow
+    {
+        public float LogLikelihood { get; set; }
+        public float BitsPerDimension { get; set; }
+    }
+
     [Fact]
     public void FitScoresSavesAndLoadsWithTheSameValues()
     {
