@@ -12,6 +12,7 @@ public static class Cli
                        [--bounds unit|data] [--sigma-min S] [--seed S] [--device cpu|cuda]
                FILE: a CSV file with a header row, a folder with one subfolder of images per class, or an IDX
                image file (labels from the IDX label file next to it). Images become pixel values in [0, 1].
+               --network auto: the U-Net for images when training on CUDA, the residual MLP otherwise.
           rdiff sample --model MODEL.zip --count N --out FILE.csv|FILE.png [--label VALUE] [--guidance W]
                        [--sampler ode|sde|pc] [--steps K] [--seed S]
           rdiff score  --model MODEL.zip --data FILE --out FILE.csv

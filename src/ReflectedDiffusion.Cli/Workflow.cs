@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ReflectedDiffusion.ML;
+using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Training;
 using static TorchSharp.torch;
@@ -16,6 +17,7 @@ internal sealed record TrainSettings
     public double[]? LowerBounds { get; init; }
     public double[]? UpperBounds { get; init; }
     public double SigmaMin { get; init; } = 1e-4;
+    public NetworkKind Network { get; init; } = NetworkKind.Mlp;
     public int HiddenWidth { get; init; } = 256;
     public int Blocks { get; init; } = 3;
     public int LikelihoodSteps { get; init; } = 100;
@@ -36,7 +38,8 @@ internal static class Workflow
             FeatureColumnName = ModelBundle.FeatureColumn, LabelColumnName = data.Labels is null ? null : LabelColumn,
             NumberOfSteps = settings.Steps, BatchSize = settings.BatchSize, Weighting = settings.Weighting,
             Bounds = settings.Bounds, LowerBounds = settings.LowerBounds, UpperBounds = settings.UpperBounds,
-            SigmaMin = settings.SigmaMin, HiddenWidth = settings.HiddenWidth, Blocks = settings.Blocks,
+            SigmaMin = settings.SigmaMin, HiddenWidth = settings.HiddenWidth, Blocks = settings.Blocks, Network = settings.Network,
+            ImageChannels = data.Image?.Channels ?? 1, ImageHeight = data.Image?.Height ?? 0, ImageWidth = data.Image?.Width ?? 0,
             LikelihoodSteps = settings.LikelihoodSteps, Seed = settings.Seed, Device = settings.Device, CancellationToken = settings.Cancel,
             Progress = p => progress.Report("train", p.Step, p.TotalSteps, $"loss {p.Loss:F4}, {p.SamplesPerSecond:F0} samples/s"),
         };

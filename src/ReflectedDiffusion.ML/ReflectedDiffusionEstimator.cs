@@ -37,6 +37,8 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         if (options.ScoringBatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.ScoringBatchSize, "ScoringBatchSize must be positive.");
         if (options.LikelihoodProbes < 0) throw new ArgumentOutOfRangeException(nameof(options), options.LikelihoodProbes, "LikelihoodProbes must not be negative.");
         if (!(options.BoundsMargin >= 0)) throw new ArgumentOutOfRangeException(nameof(options), options.BoundsMargin, "BoundsMargin must not be negative.");
+        if (options.Network == NetworkKind.UNet && (options.ImageChannels <= 0 || options.ImageHeight <= 0 || options.ImageWidth <= 0))
+            throw new ArgumentOutOfRangeException(nameof(options), $"The U-Net needs the image shape: ImageChannels, ImageHeight and ImageWidth must be positive (got {options.ImageChannels}x{options.ImageHeight}x{options.ImageWidth}).");
         if (options.Bounds == BoundsSource.Explicit && (options.LowerBounds is null || options.UpperBounds is null))
             throw new ArgumentOutOfRangeException(nameof(options), "Explicit bounds need LowerBounds and UpperBounds.");
     }
@@ -68,6 +70,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     {
         ArgumentNullException.ThrowIfNull(input);
         int d = FeatureSize(input.Schema, _options.FeatureColumnName);
+        _ = NetworkConfig(d, 0); // a wrong image shape fails before the data is read
         using var log = new TrainingLog(_options.Context);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var (rows, labels, classes) = DataReading.Read(input, _options.FeatureColumnName, _options.LabelColumnName, d);
@@ -85,7 +88,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         for (long k = 0; k < unitRows.LongLength; k++) unitRows[k] = System.Math.Min(1f, System.Math.Max(0f, unitRows[k]));
 
         var sde = new ReflectedVeSde(_options.SigmaMin, ReflectedVeSde.DefaultSigmaMax);
-        var config = new ScoreNetworkConfig { Dimension = d, HiddenWidth = _options.HiddenWidth, Blocks = _options.Blocks, NumClasses = classes };
+        var config = NetworkConfig(d, classes);
         var trainer = new ScoreTrainer(config, sde, new TrainerOptions
         {
             Steps = _options.NumberOfSteps, BatchSize = _options.BatchSize, LearningRate = _options.LearningRate, Weighting = _options.Weighting,
@@ -115,6 +118,23 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         var inner = ScoringChain(ml, graph, options).Fit(input);
         var (gpu, fallback) = Device(options);
         return new ReflectedDiffusionTransformer(inner, ml, model, graph, options.FeatureColumnName, lossTrace, new(gpu, fallback, options.ScoringBatchSize));
+    }
+
+    // The network the options describe for d features; the U-Net's image shape must account for every feature.
+    private ScoreNetworkConfig NetworkConfig(int d, int classes)
+    {
+        var config = new ScoreNetworkConfig { Dimension = d, HiddenWidth = _options.HiddenWidth, Blocks = _options.Blocks, NumClasses = classes };
+        if (_options.Network != NetworkKind.UNet) return config;
+        int c = _options.ImageChannels, h = _options.ImageHeight, w = _options.ImageWidth;
+        if (c * h * w != d)
+            throw new InvalidOperationException($"Feature column '{_options.FeatureColumnName}' has {d} features; the U-Net's image shape {c}x{h}x{w} (ImageChannels x ImageHeight x ImageWidth) has {c * h * w}.");
+        config = config with
+        {
+            Kind = NetworkKind.UNet, Channels = c, Height = h, Width = w, BaseChannels = _options.BaseChannels,
+            ChannelMultipliers = _options.ChannelMultipliers ?? ScoreNetworkConfig.ChannelMultipliersFor(h, w),
+        };
+        config.Validate();
+        return config;
     }
 
     private BoxBounds Bounds(List<float[]> rows, int d)

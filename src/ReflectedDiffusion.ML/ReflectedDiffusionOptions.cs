@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Training;
 
 namespace ReflectedDiffusion.ML;
@@ -32,6 +33,21 @@ public sealed class ReflectedDiffusionOptions
     public int BatchSize = 256;
     /// <summary>Peak Adam learning rate.</summary>
     public double LearningRate = 2e-3;
+    /// <summary>
+    /// Score network: the residual MLP (any feature vector) or the U-Net for images, which needs
+    /// <see cref="ImageChannels"/>, <see cref="ImageHeight"/> and <see cref="ImageWidth"/>.
+    /// </summary>
+    public NetworkKind Network = NetworkKind.Mlp;
+    /// <summary>U-Net: colour planes; the feature vector holds them one after another, as <c>ExtractPixels</c> writes them.</summary>
+    public int ImageChannels = 1;
+    /// <summary>U-Net: image height in pixels.</summary>
+    public int ImageHeight;
+    /// <summary>U-Net: image width in pixels.</summary>
+    public int ImageWidth;
+    /// <summary>U-Net: channels at the first level.</summary>
+    public int BaseChannels = 32;
+    /// <summary>U-Net: channel multiplier per level (each level after the first halves the image); null picks up to [1, 2, 2] as the size allows.</summary>
+    public int[]? ChannelMultipliers;
     /// <summary>Hidden width of the residual MLP.</summary>
     public int HiddenWidth = 256;
     /// <summary>Residual blocks of the MLP.</summary>

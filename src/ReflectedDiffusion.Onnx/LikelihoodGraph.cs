@@ -58,10 +58,10 @@ public static class LikelihoodGraph
         var t0 = body.Mul(body.Cast("i", DataType.Double), body.Double(h));
         var tMid = body.Add(t0, body.Double(h / 2));
         var tEnd = body.Add(t0, body.Double(h));
-        var (v1, q1) = Dynamics(body, net, model.Sde, "x_in", t0, labels, tangents, traceWeight);
-        var (v2, q2) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v1, body.Double(h / 2))), tMid, labels, tangents, traceWeight);
-        var (v3, q3) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v2, body.Double(h / 2))), tMid, labels, tangents, traceWeight);
-        var (v4, q4) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v3, body.Double(h))), tEnd, labels, tangents, traceWeight);
+        var (v1, q1) = Dynamics(body, net, model.Sde, "x_in", t0, labels, tangents, k, traceWeight);
+        var (v2, q2) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v1, body.Double(h / 2))), tMid, labels, tangents, k, traceWeight);
+        var (v3, q3) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v2, body.Double(h / 2))), tMid, labels, tangents, k, traceWeight);
+        var (v4, q4) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v3, body.Double(h))), tEnd, labels, tangents, k, traceWeight);
         body.OpNamed("Identity", ["cond_in"], ["cond_out"]);
         body.OpNamed("Add", ["x_in", Rk4Increment(body, v1, v2, v3, v4, h)], ["x_out"]);
         body.OpNamed("Add", ["delta_in", Rk4Increment(body, q1, q2, q3, q4, h)], ["delta_out"]);
@@ -109,12 +109,12 @@ public static class LikelihoodGraph
     }
 
     // Returns (v [N, d], div v [N, 1]) in double for the velocity v = -g^2 s / 2.
-    private static (string V, string Div) Dynamics(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? labels, string directions, double traceWeight)
+    private static (string V, string Div) Dynamics(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? labels, string directions, int k, double traceWeight)
     {
         var sigma = SdeGraph.Sigma(b, sde, t);
         var scale = SdeGraph.FlowFactor(b, sde, sigma);
         var sf = SdeGraph.NetworkSigma(b, sigma);
-        var (score, tangent) = net.ScoreWithTangent(b, b.Cast(x, DataType.Float), sf, labels, directions);
+        var (score, tangent) = net.ScoreWithTangent(b, b.Cast(x, DataType.Float), sf, labels, directions, k);
         // Trace of the Jacobian: weight * sum_k u_k . (J u_k) over the directions u_k (exact for the identity's rows).
         var trace = b.OpWith("ReduceSum", [b.Mul(tangent, directions), b.Int64Vector(0, 2)], [GraphBuilder.Int("keepdims", 0)]);
         var div = b.Mul(b.OpWith("Unsqueeze", [b.Mul(b.Cast(trace, DataType.Double), b.Double(traceWeight)), b.Int64Vector(1)], []), scale);

@@ -129,7 +129,6 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     [InlineData("'--out' is required", "train", "--data", "x.csv")]
     [InlineData("'--steps': 'many'", "train", "--data", "x.csv", "--out", "m.zip", "--steps", "many")]
     [InlineData("'nowhere.csv' not found", "train", "--data", "nowhere.csv", "--out", "m.zip")]
-    [InlineData("'--network unet'", "train", "--data", "x.csv", "--out", "m.zip", "--network", "unet")]
     [InlineData("'missing.zip' not found", "sample", "--model", "missing.zip", "--count", "3", "--out", "s.csv")]
     public void BadUsageExitsWithTwoAndSaysWhat(string expected, params string[] args)
     {
@@ -169,6 +168,10 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--label", "kind");
         Assert.Equal(2, code);
         Assert.Contains("column 'kind' is not in", error);
+
+        (code, _, error) = Run("train", "--data", trained.DataPath, "--out", Temp("never.zip"), "--label", "kind", "--network", "unet");
+        Assert.Equal(2, code);
+        Assert.Contains("'--network unet': the U-Net needs images", error);
 
         (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.csv"), "--label", "round");
         Assert.Equal(2, code);
@@ -218,6 +221,17 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png[..4]);
         int scale = 64 / 6, tile = 6 * scale + 1;
         Assert.Equal(3 * tile + 1, BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
+
+        // The U-Net on the same images: trains, samples and exports its ONNX graphs.
+        string unet = Temp("unet.zip");
+        (code, output, error) = Run("train", "--data", images, "--out", unet, "--network", "unet", "--steps", "20", "--batch-size", "60");
+        Assert.True(code == 0, error);
+        Assert.Contains("U-Net", output);
+        (code, _, error) = Run("sample", "--model", unet, "--count", "4", "--out", Temp("unet.png"), "--steps", "10");
+        Assert.True(code == 0, error);
+        (code, _, error) = Run("export", "--model", unet, "--out", Temp("unet-onnx"), "--steps", "5");
+        Assert.True(code == 0, error);
+        Assert.True(File.Exists(Path.Combine(Temp("unet-onnx"), "likelihood.onnx")));
 
         // The same images as PNG files in class folders, read through ML.NET's image stages.
         string folder = Temp("folder");

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using ReflectedDiffusion.Networks;
 using Xunit;
 
 namespace ReflectedDiffusion.ML.Tests;
@@ -20,8 +21,10 @@ public sealed class ImageTests
         [VectorType(4 * Side * Side)] public float[] Planes = [];
     }
 
-    [Fact]
-    public void ExtractPixelsInConvertToImageOut()
+    [Theory]
+    [InlineData(NetworkKind.Mlp)]
+    [InlineData(NetworkKind.UNet)]
+    public void ExtractPixelsInConvertToImageOut(NetworkKind network)
     {
         // Grey 6x6 images whose left half is bright: ExtractPixels (one plane, scaled to [0, 1]) feeds the estimator;
         // generated vectors go back through ConvertToImage to MLImage (planes A, R, G, B: without an alpha plane ConvertToImage leaves alpha 0 here, whatever defaultAlpha says).
@@ -43,12 +46,16 @@ public sealed class ImageTests
             .Append(ml.Transforms.ReflectedDiffusion(new ReflectedDiffusionOptions
             {
                 FeatureColumnName = "Pixels", NumberOfSteps = 500, BatchSize = 100, HiddenWidth = 64, Blocks = 2, LikelihoodSteps = 10, SigmaMin = 0.01, Seed = 4,
+                Network = network, ImageHeight = Side, ImageWidth = Side, BaseChannels = 8,
             }))
             .Fit(data);
         using var diffusion = model.LastTransformer;
         Assert.Equal(Side * Side, diffusion.Model.Network.Config.Dimension);
-
+        Assert.Equal(network, diffusion.Model.Network.Config.Kind);
         var generated = diffusion.Generate(20, seed: 1, steps: 40);
+        // The likelihood graph runs for either network (the exact trace: 36 pixels).
+        var pixels = VectorDataView.Create(ml, generated, Side * Side, "Pixels");
+        Assert.All(diffusion.Transform(pixels).GetColumn<float>("BitsPerDimension"), v => Assert.True(float.IsFinite(v)));
         var planes = ml.Data.LoadFromEnumerable(generated.Select(g => new PlanesRow { Planes = [.. Enumerable.Repeat(1f, Side * Side), .. g, .. g, .. g] }));
         var converted = ml.Transforms.ConvertToImage(Side, Side, "Out", "Planes", ImagePixelExtractingEstimator.ColorBits.All, scaleImage: 255)
             .Fit(planes).Transform(planes);

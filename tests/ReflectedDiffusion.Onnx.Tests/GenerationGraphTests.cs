@@ -77,11 +77,16 @@ public sealed class GenerationGraphTests(ITestOutputHelper output)
     [Fact]
     public void ExportRejectsNetworksItCannotCompile()
     {
-        torch.random.manual_seed(3);
-        var unet = ScoreNetwork.Create(new ScoreNetworkConfig { Kind = NetworkKind.UNet, Channels = 1, Height = 8, Width = 8, Dimension = 64, BaseChannels = 8, ChannelMultipliers = [1, 2] });
-        using var model = new ScoreModel(unet, new ReflectedVeSde());
+        using var custom = new CustomNetwork();
+        using var model = new ScoreModel(custom, new ReflectedVeSde());
         var e = Assert.Throws<NotSupportedException>(() => GenerationGraph.Build(model, 5));
-        Assert.Contains("UNet", e.Message);
+        Assert.Contains("CustomNetwork", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => GenerationGraph.Build(Model(0), 0));
+    }
+
+    // A user-defined network: trainable and usable by the TorchSharp samplers, but with no ONNX translation.
+    private sealed class CustomNetwork() : ScoreNetwork(nameof(CustomNetwork), new ScoreNetworkConfig { Dimension = 2 })
+    {
+        protected override Tensor Raw(Tensor centred, Tensor embedding) => -centred;
     }
 }

@@ -42,6 +42,17 @@ public sealed record ScoreNetworkConfig
     /// <summary>U-Net: residual blocks per level.</summary>
     public int ResBlocksPerLevel { get; init; } = 1;
 
+    /// <summary>
+    /// U-Net channel multipliers for an image size: up to [1, 2, 2], one level more for each time both sides halve
+    /// evenly (8x8 and 28x28: three levels; 6x6: two; odd sizes: one).
+    /// </summary>
+    public static int[] ChannelMultipliersFor(int height, int width)
+    {
+        int levels = 1;
+        while (levels < 3 && height % (1 << levels) == 0 && width % (1 << levels) == 0) levels++;
+        return [.. new[] { 1, 2, 2 }.Take(levels)];
+    }
+
     /// <summary>True when the network takes a label input.</summary>
     public bool IsConditional => NumClasses > 0;
 

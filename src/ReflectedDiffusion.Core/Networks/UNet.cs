@@ -106,12 +106,15 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
     /// </summary>
     public static GroupNorm Norm(int channels)
     {
-        var norm = nn.GroupNorm(Groups(channels), channels);
+        var norm = nn.GroupNorm(Groups(channels), channels, NormEpsilon);
         using var _ = torch.no_grad();
         norm.weight!.fill_(1);
         norm.bias!.fill_(0);
         return norm;
     }
+
+    /// <summary>The variance floor of every GroupNorm (torch's default).</summary>
+    public const double NormEpsilon = 1e-5;
 
     /// <summary>Largest of 8, 4, 2, 1 groups that divides the channel count.</summary>
     public static int Groups(int channels) => new[] { 8, 4, 2, 1 }.First(g => channels % g == 0);
