@@ -206,6 +206,17 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("Row 7, feature 2", e.Message);
     }
 
+    [Fact]
+    public void UNetOptionsNeedAnImageShapeThatCoversTheFeatures()
+    {
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => new ReflectedDiffusionEstimator(new ReflectedDiffusionOptions { Network = Networks.NetworkKind.UNet }));
+        Assert.Contains("ImageHeight", missing.Message);
+        var ml = new MLContext(seed: 1);
+        var estimator = ml.Transforms.ReflectedDiffusion(new ReflectedDiffusionOptions { Network = Networks.NetworkKind.UNet, ImageHeight = 2, ImageWidth = 2 });
+        var e = Assert.Throws<InvalidOperationException>(() => estimator.Fit(Cube(ml, 10, 1)));
+        Assert.Contains("Feature column 'Features' has 3 features; the U-Net's image shape 1x2x2", e.Message);
+    }
+
     private class TaggedRow
     {
         [VectorType(3)] public float[] Features = [];
