@@ -113,7 +113,8 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     internal static ReflectedDiffusionTransformer Wrap(ScoreModel model, ReflectedDiffusionOptions options, IDataView input, IReadOnlyList<float> lossTrace)
     {
         int probes = options.LikelihoodProbes ?? (model.Network.Config.Dimension <= 64 ? 0 : 16);
-        var graph = LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes);
+        var graph = LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
+            foldSteps: options.FoldLikelihoodFlow);
         var ml = InferenceContext.Create();
         var inner = ScoringChain(ml, graph, options).Fit(input);
         var (gpu, fallback) = Device(options);

@@ -53,9 +53,9 @@ public static class GenerationGraph
         var t0 = body.Add(body.Double(1.0), body.Mul(body.Cast("i", DataType.Double), body.Double(dt)));
         var t1 = body.Add(t0, body.Double(dt));
         var d1 = Velocity(body, net, model.Sde, "x_in", t0, label, guidance, config.NumClasses);
-        var euler = Fold(body, body.Add("x_in", body.Mul(d1, body.Double(dt))));
+        var euler = SdeGraph.Fold(body, body.Add("x_in", body.Mul(d1, body.Double(dt))));
         var d2 = Velocity(body, net, model.Sde, euler, t1, label, guidance, config.NumClasses);
-        var next = Fold(body, body.Add("x_in", body.Mul(body.Add(d1, d2), body.Double(0.5 * dt))));
+        var next = SdeGraph.Fold(body, body.Add("x_in", body.Mul(body.Add(d1, d2), body.Double(0.5 * dt))));
         body.OpNamed("Identity", ["cond_in"], ["cond_out"]);
         body.OpNamed("Identity", [next], ["x_out"]);
         body.Graph.Output.Add(GraphBuilder.ValueInfo("cond_out", DataType.Bool, []));
@@ -89,14 +89,6 @@ public static class GenerationGraph
         return b.Mul(SdeGraph.FlowFactor(b, sde, sigma), b.Cast(score, DataType.Double));
     }
 
-    // Values in the box stay as they are; others fold: m = y - 2 floor(y / 2), 1 - |m - 1|.
-    private static string Fold(GraphBuilder b, string y)
-    {
-        var m = b.Sub(y, b.Mul(b.Double(2.0), b.Op("Floor", b.Mul(y, b.Double(0.5)))));
-        var folded = b.Sub(b.Double(1.0), b.Op("Abs", b.Sub(m, b.Double(1.0))));
-        var inside = b.Op("And", b.Op("GreaterOrEqual", y, b.Double(0.0)), b.Op("LessOrEqual", y, b.Double(1.0)));
-        return b.Op("Where", inside, y, folded);
-    }
 
     // CounterNoise.Uniform in uint64: SplitMix64(seed * G2 + (base + column) * G), top 53 bits as a double in [0, 1).
     private static string Uniform(GraphBuilder g, string seeds, long stream, long step, int columns)

@@ -24,9 +24,11 @@ public static class LikelihoodGraph
     /// The divergence is the exact trace (d tangents per evaluation) when <paramref name="probes"/> is 0; otherwise
     /// Hutchinson's estimate with that many Rademacher probes, drawn once from <paramref name="probeSeed"/> and fixed
     /// along the trajectory (an unbiased estimate of the log-likelihood at a fraction of the cost for large d).
+    /// With <paramref name="foldSteps"/> the state folds back into the box after every RK4 step (see
+    /// <see cref="Sampling.LikelihoodOptions.FoldIntoBox"/>).
     /// </summary>
     public static byte[] Build(ScoreModel model, int steps, string inputName = "Features",
-        string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0)
+        string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0, bool foldSteps = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
@@ -63,7 +65,8 @@ public static class LikelihoodGraph
         var (v3, q3) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v2, body.Double(h / 2))), tMid, labels, tangents, k, traceWeight);
         var (v4, q4) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v3, body.Double(h))), tEnd, labels, tangents, k, traceWeight);
         body.OpNamed("Identity", ["cond_in"], ["cond_out"]);
-        body.OpNamed("Add", ["x_in", Rk4Increment(body, v1, v2, v3, v4, h)], ["x_out"]);
+        var stepped = body.Add("x_in", Rk4Increment(body, v1, v2, v3, v4, h));
+        body.OpNamed("Identity", [foldSteps ? SdeGraph.Fold(body, stepped) : stepped], ["x_out"]);
         body.OpNamed("Add", ["delta_in", Rk4Increment(body, q1, q2, q3, q4, h)], ["delta_out"]);
         body.Graph.Output.Add(GraphBuilder.ValueInfo("cond_out", DataType.Bool, []));
         body.Graph.Output.Add(GraphBuilder.Untyped("x_out", DataType.Double));

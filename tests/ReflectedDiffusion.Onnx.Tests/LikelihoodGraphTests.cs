@@ -9,9 +9,12 @@ namespace ReflectedDiffusion.Onnx.Tests;
 public sealed class LikelihoodGraphTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData(0)]
-    [InlineData(2)]
-    public void OnnxLikelihoodMatchesTheTorchSharpAdaptiveReference(int classes)
+    [InlineData(0, false, 0.01)]
+    [InlineData(2, false, 0.01)]
+    // Folded flows (both implementations fold after each step): a fold at a step's end is first-order accurate
+    // where a flow touches a face, so fixed RK4 and adaptive RK45 agree less closely (measured 1.4e-2).
+    [InlineData(2, true, 0.03)]
+    public void OnnxLikelihoodMatchesTheTorchSharpAdaptiveReference(int classes, bool fold, double tolerance)
     {
         // A likelihood model (sigma_min = 1e-4) briefly trained on a 3-D mixture with mass at the faces.
         var mix = new KernelMixture(new double[,] { { 0.0, 0.5, 0.9 }, { 0.7, 1.0, 0.2 } }, [0.08, 0.1],
@@ -28,13 +31,13 @@ public sealed class LikelihoodGraphTests(ITestOutputHelper output)
 
         using var g2 = new Generator(5);
         using var unit = mix.Sample(40, g2, sde.SigmaMin).to(float32);
-        var reference = Likelihood.Evaluate(model.Network, sde, unit, null, null, bounds);
+        var reference = Likelihood.Evaluate(model.Network, sde, unit, new LikelihoodOptions { FoldIntoBox = fold }, null, bounds);
         using var user = bounds.FromUnit(unit);
-        using var scorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 100), 3);
+        using var scorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 100, foldSteps: fold), 3);
         var (logp, bpd) = scorer.Score(user.data<float>().ToArray());
         double worst = logp.Zip(reference.LogLikelihood, (a, b) => System.Math.Abs(a - b) / 3).Max();
-        output.WriteLine($"classes {classes}: max |ONNX RK4(100) - TorchSharp RK45| = {worst:E2} nats/dim; mean log-likelihood {reference.LogLikelihood.Average():F3}");
-        Assert.True(worst <= 0.01, $"ONNX likelihood differs by {worst} nats/dim");
+        output.WriteLine($"classes {classes}, fold {fold}: max |ONNX RK4(100) - TorchSharp RK45| = {worst:E2} nats/dim; mean log-likelihood {reference.LogLikelihood.Average():F3}");
+        Assert.True(worst <= tolerance, $"ONNX likelihood differs by {worst} nats/dim");
         for (int i = 0; i < logp.Length; i++) Assert.Equal(-logp[i] / (3 * System.Math.Log(2)), bpd[i], 4);
     }
 

@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- train-speed [steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- samplers [samples]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring [rows]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- out-of-data [rdiff-demo/model.zip]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -16,7 +17,10 @@ switch (command)
     case "scoring":
         ScoringThroughput.Run(args.Length > 1 ? int.Parse(args[1]) : 2000);
         break;
+    case "out-of-data":
+        OutOfDataLikelihood.Run(args.Length > 1 ? args[1] : "rdiff-demo/model.zip");
+        break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows]");
+        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip]");
         break;
 }
