@@ -9,10 +9,12 @@ public static class Cli
 
           rdiff train  --data FILE --out MODEL.zip [--label COLUMN] [--features C1,C2,...] [--image HxW[xC]]
                        [--steps N] [--batch-size B] [--network auto|mlp|unet] [--weighting sigma2|likelihood]
-                       [--bounds unit|data] [--sigma-min S] [--seed S] [--device cpu|cuda]
+                       [--bounds unit|data] [--sigma-min S] [--likelihood-flow plain|folded] [--seed S] [--device cpu|cuda]
                FILE: a CSV file with a header row, a folder with one subfolder of images per class, or an IDX
                image file (labels from the IDX label file next to it). Images become pixel values in [0, 1].
                --network auto: the U-Net for images when training on CUDA, the residual MLP otherwise.
+               --likelihood-flow folded: the likelihood ODE folds into the box after each step, so rows unlike
+               the training data score low instead of running off (for anomaly scores; plain, as in the paper).
           rdiff sample --model MODEL.zip --count N --out FILE.csv|FILE.png [--label VALUE] [--guidance W]
                        [--sampler ode|sde|pc] [--steps K] [--seed S]
           rdiff score  --model MODEL.zip --data FILE --out FILE.csv
@@ -33,7 +35,7 @@ public static class Cli
             var rest = args[1..];
             switch (args[0])
             {
-                case "train": Commands.Train(Arguments.Parse("train", rest, "data", "out", "label", "features", "image", "steps", "batch-size", "network", "weighting", "bounds", "sigma-min", "seed", "device"), output, cancel); break;
+                case "train": Commands.Train(Arguments.Parse("train", rest, "data", "out", "label", "features", "image", "steps", "batch-size", "network", "weighting", "bounds", "sigma-min", "likelihood-flow", "seed", "device"), output, cancel); break;
                 case "sample": Commands.Sample(Arguments.Parse("sample", rest, "model", "count", "out", "label", "guidance", "sampler", "steps", "seed"), output, cancel); break;
                 case "score": Commands.Score(Arguments.Parse("score", rest, "model", "data", "out"), output); break;
                 case "export": Commands.Export(Arguments.Parse("export", rest, "model", "out", "steps"), output); break;

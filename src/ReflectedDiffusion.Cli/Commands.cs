@@ -19,6 +19,7 @@ internal static class Commands
             Steps = a.GetInt("steps", 2000, 1), BatchSize = a.GetInt("batch-size", 256, 1, 1 << 20),
             Weighting = a.GetChoice("weighting", "sigma2", "sigma2", "likelihood") == "sigma2" ? LossWeighting.Sigma2 : LossWeighting.Likelihood,
             SigmaMin = a.GetDouble("sigma-min", 1e-4, 1e-6, 0.5), Seed = a.GetSeed("seed", 1), Device = Device(a), Cancel = cancel,
+            FoldLikelihood = a.GetChoice("likelihood-flow", "plain", "plain", "folded") == "folded",
         };
         string? boundsChoice = a.Get("bounds") is null ? null : a.GetChoice("bounds", "data", "unit", "data");
         var data = ReadTrainingData(a, dataPath, image);

@@ -6,7 +6,7 @@ using ReflectedDiffusion.ML;
 namespace ReflectedDiffusion.Cli;
 
 /// <summary>What the tool needs beyond the ML.NET pipeline: column names, classes, image shape.</summary>
-internal sealed record ModelInfo(string[] Features, string? Label, string[]? Classes, int[]? Image, int LikelihoodSteps)
+internal sealed record ModelInfo(string[] Features, string? Label, string[]? Classes, int[]? Image, int LikelihoodSteps, bool FoldLikelihood = false)
 {
     public const string Format = "rdiff-model/1";
     public string FormatName { get; init; } = Format;
@@ -70,7 +70,7 @@ internal sealed class ModelBundle(ReflectedDiffusionTransformer transformer, Mod
             using (var s = modelEntry.Open()) s.CopyTo(buffer);
             buffer.Position = 0;
             var model = ScoreModel.Load(buffer);
-            var options = new ReflectedDiffusionOptions { FeatureColumnName = FeatureColumn, LikelihoodSteps = info.LikelihoodSteps };
+            var options = new ReflectedDiffusionOptions { FeatureColumnName = FeatureColumn, LikelihoodSteps = info.LikelihoodSteps, FoldLikelihoodFlow = info.FoldLikelihood };
             return new ModelBundle(ReflectedDiffusionTransformer.FromScoreModel(model, options), info);
         }
     }

@@ -21,6 +21,7 @@ internal sealed record TrainSettings
     public int HiddenWidth { get; init; } = 256;
     public int Blocks { get; init; } = 3;
     public int LikelihoodSteps { get; init; } = 100;
+    public bool FoldLikelihood { get; init; }
     public ulong Seed { get; init; } = 1;
     public string Device { get; init; } = "cpu";
     public CancellationToken Cancel { get; init; }
@@ -40,12 +41,12 @@ internal static class Workflow
             Bounds = settings.Bounds, LowerBounds = settings.LowerBounds, UpperBounds = settings.UpperBounds,
             SigmaMin = settings.SigmaMin, HiddenWidth = settings.HiddenWidth, Blocks = settings.Blocks, Network = settings.Network,
             ImageChannels = data.Image?.Channels ?? 1, ImageHeight = data.Image?.Height ?? 0, ImageWidth = data.Image?.Width ?? 0,
-            LikelihoodSteps = settings.LikelihoodSteps, Seed = settings.Seed, Device = settings.Device, CancellationToken = settings.Cancel,
+            LikelihoodSteps = settings.LikelihoodSteps, FoldLikelihoodFlow = settings.FoldLikelihood, Seed = settings.Seed, Device = settings.Device, CancellationToken = settings.Cancel,
             Progress = p => progress.Report("train", p.Step, p.TotalSteps, $"loss {p.Loss:F4}, {p.SamplesPerSecond:F0} samples/s"),
         };
         var transformer = ml.Transforms.ReflectedDiffusion(options).Fit(view);
         var image = data.Image is { } s ? new[] { s.Height, s.Width, s.Channels } : null;
-        return new ModelBundle(transformer, new ModelInfo(data.FeatureNames, data.LabelName, data.ClassNames, image, settings.LikelihoodSteps));
+        return new ModelBundle(transformer, new ModelInfo(data.FeatureNames, data.LabelName, data.ClassNames, image, settings.LikelihoodSteps, settings.FoldLikelihood));
     }
 
     private const string LabelColumn = "Label";

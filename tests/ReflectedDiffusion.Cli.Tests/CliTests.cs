@@ -92,10 +92,27 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     }
 
     [Fact]
-    public void ScoreAddsLikelihoodColumnsThatMatchMlNet()
+    public void ScoreAddsLikelihoodColumnsThatMatchMlNet() => AssertScoresMatchMlNet(trained.ModelPath);
+
+    [Fact]
+    public void FoldedLikelihoodFlowIsKeptInTheModelFile()
+    {
+        string model = Temp("folded.zip");
+        var (code, _, error) = Run("train", "--data", trained.DataPath, "--out", model, "--label", "kind", "--steps", "200", "--likelihood-flow", "folded");
+        Assert.True(code == 0, error);
+        using (var zip = ZipFile.OpenRead(model))
+        using (var reader = new StreamReader(zip.GetEntry("ReflectedDiffusion/rdiff.json")!.Open()))
+            Assert.Contains("\"FoldLikelihood\":true", reader.ReadToEnd());
+        AssertScoresMatchMlNet(model); // rdiff's rebuilt graph and the ML.NET file's graph fold alike
+        (code, _, error) = Run("train", "--data", trained.DataPath, "--out", model, "--likelihood-flow", "bent");
+        Assert.Equal(2, code);
+        Assert.Contains("'--likelihood-flow'", error);
+    }
+
+    private void AssertScoresMatchMlNet(string modelPath)
     {
         string scored = Temp("scored.csv");
-        var (code, output, error) = Run("score", "--model", trained.ModelPath, "--data", trained.DataPath, "--out", scored);
+        var (code, output, error) = Run("score", "--model", modelPath, "--data", trained.DataPath, "--out", scored);
         Assert.True(code == 0, error);
         Assert.Contains("Scored 300 rows", output);
         var lines = File.ReadAllLines(scored);
@@ -104,7 +121,7 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         float ll = float.Parse(first[4], CultureInfo.InvariantCulture);
         Assert.True(float.IsFinite(ll));
         var ml = new MLContext().RegisterReflectedDiffusion();
-        var model = ml.Model.Load(trained.ModelPath, out _);
+        var model = ml.Model.Load(modelPath, out _);
         var row = ml.Data.LoadFromEnumerable(new[] { new Row { Features = first[..3].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray() } });
         float viaMlNet = model.Transform(row).GetColumn<float>(ReflectedDiffusionEstimator.LogLikelihoodColumn).Single();
         Assert.Equal(viaMlNet, ll, 1e-4 * System.Math.Max(1, System.Math.Abs(ll)));
