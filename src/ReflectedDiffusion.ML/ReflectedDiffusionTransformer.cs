@@ -221,9 +221,13 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         Training.TensorIO.WriteAtomically(Path.Combine(directory, "model.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(json)));
     }
 
+    private bool _disposed;
+
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         (_inner as IDisposable)?.Dispose();
         if (_scorer.IsValueCreated) _scorer.Value.Dispose();
         Model.Dispose();

@@ -50,6 +50,7 @@ public sealed class OnnxGenerator : IDisposable
     public float[] Generate(long[] rowSeeds, long[]? labels = null, float[]? guidance = null)
     {
         ArgumentNullException.ThrowIfNull(rowSeeds);
+        ObjectDisposedException.ThrowIf(_disposed, this); // a released native session must never be run
         int n = rowSeeds.Length;
         var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor("Seed", new DenseTensor<long>(rowSeeds, [n, 1])) };
         if (IsConditional)
@@ -64,6 +65,12 @@ public sealed class OnnxGenerator : IDisposable
         return results.First(r => r.Name == "Generated").AsTensor<float>().ToArray();
     }
 
+    private bool _disposed;
+
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _session.Dispose();
+    }
 }

@@ -28,6 +28,7 @@ public sealed class OnnxScorer : IDisposable
     public (float[] LogLikelihood, float[] BitsPerDimension) Score(float[] features)
     {
         ArgumentNullException.ThrowIfNull(features);
+        ObjectDisposedException.ThrowIf(_disposed, this); // a released native session must never be run
         if (features.Length % Dimension != 0) throw new ArgumentException($"Expected a multiple of {Dimension} values, got {features.Length}.", nameof(features));
         int n = features.Length / Dimension;
         var input = NamedOnnxValue.CreateFromTensor(_input, new DenseTensor<float>(features, [n, Dimension]));
@@ -36,6 +37,12 @@ public sealed class OnnxScorer : IDisposable
                 results.First(r => r.Name == _bitsPerDimension).AsTensor<float>().ToArray());
     }
 
+    private bool _disposed;
+
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _session.Dispose();
+    }
 }

@@ -259,6 +259,10 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         Assert.Throws<InvalidOperationException>(() => cursor.GetGetter<float>(scored.Schema["LogLikelihood"]));
         using var wrongType = scored.GetRowCursor([scored.Schema["LogLikelihood"]]);
         Assert.Throws<InvalidOperationException>(() => wrongType.GetGetter<double>(scored.Schema["LogLikelihood"]));
+
+        // A view read after its transformer is disposed fails cleanly instead of running a released native session.
+        model.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => scored.GetColumn<float>("LogLikelihood").ToArray());
     }
 
     private sealed class TaggedScores : TaggedRow
