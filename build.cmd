@@ -24,8 +24,8 @@ if "%DO_BUILD%"=="1" (
 )
 if "%DO_TEST%"=="1" (
   if "%FILTER%"=="" (
-    dotnet test MLNetReflectedDiffusion.sln -c %CONFIGURATION% --no-build --logger "console;verbosity=normal" || exit /b 1
+    dotnet test MLNetReflectedDiffusion.sln -c %CONFIGURATION% --no-build -m:1 --blame --logger "console;verbosity=normal" || exit /b 1
   ) else (
-    dotnet test MLNetReflectedDiffusion.sln -c %CONFIGURATION% --no-build --logger "console;verbosity=normal" --filter "%FILTER%" || exit /b 1
+    dotnet test MLNetReflectedDiffusion.sln -c %CONFIGURATION% --no-build -m:1 --blame --logger "console;verbosity=normal" --filter "%FILTER%" || exit /b 1
   )
 )
