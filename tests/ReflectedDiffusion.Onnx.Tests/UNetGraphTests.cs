@@ -75,14 +75,17 @@ public sealed class UNetGraphTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(1, new[] { 1, 2 }, 1, 0, 0.0)]
-    [InlineData(3, new[] { 1, 2, 2 }, 2, 2, 0.0)]  // three levels, two blocks per level, conditional (a random network under guidance amplifies float rounding)
-    public void OnnxGenerationMatchesTheTorchSharpHeunSampler(int channels, int[] multipliers, int blocksPerLevel, int classes, double guidance)
+    [InlineData(1, new[] { 1, 2 }, 1, 0, 0.0, 20, 0.05)]
+    [InlineData(3, new[] { 1, 2, 2 }, 2, 2, 0.0, 20, 0.05)]  // three levels, two blocks per level, conditional
+    // Guided: 3 s(x, c) - 2 s(x, null) of a random network is a stiff field that amplifies float rounding step by
+    // step (measured 0.07 of 255 after 2 steps, 9 after 10; unguided 0.02 after 20), so only two steps here.
+    [InlineData(3, new[] { 1, 2, 2 }, 2, 2, 2.0, 2, 0.2)]
+    public void OnnxGenerationMatchesTheTorchSharpHeunSampler(int channels, int[] multipliers, int blocksPerLevel, int classes, double guidance, int steps, double tolerance)
     {
         int d = channels * 64;
         var bounds = new BoxBounds(Enumerable.Repeat(0.0, d).ToArray(), Enumerable.Repeat(255.0, d).ToArray());
         using var model = Model(channels, multipliers, blocksPerLevel, classes, bounds, nudge: 0);
-        const int n = 12, steps = 20;
+        const int n = 12;
         using var generator = new OnnxGenerator(GenerationGraph.Build(model, steps), d, classes > 0);
         using var seeds = CounterNoise.RowSeeds(5, 0, n);
         long[]? labels = classes > 0 ? Enumerable.Range(0, n).Select(i => (long)(i % (classes + 1))).ToArray() : null;
@@ -96,8 +99,8 @@ public sealed class UNetGraphTests(ITestOutputHelper output)
         using (var reference = model.Bounds.FromUnit(Sampler.Heun(score, model.Sde, prior, lab, steps).to(float32)))
             expected = reference.data<float>().ToArray();
         double worst = onnx.Zip(expected, (a, b) => (double)System.Math.Abs(a - b)).Max();
-        output.WriteLine($"{channels} channels, levels {string.Join(',', multipliers)}: max |ONNX - TorchSharp| = {worst:E2} (pixel units 0..255)");
-        Assert.True(worst <= 0.05, $"ONNX generation differs from TorchSharp by {worst} of 255");
+        output.WriteLine($"{channels} channels, levels {string.Join(',', multipliers)}, w {guidance}, {steps} steps: max |ONNX - TorchSharp| = {worst:E2} (pixel units 0..255)");
+        Assert.True(worst <= tolerance, $"ONNX generation differs from TorchSharp by {worst} of 255");
         Assert.All(onnx, v => Assert.InRange(v, 0f, 255f));
     }
 
