@@ -24,14 +24,14 @@ internal sealed class BatchedLikelihoodView : IDataView
     private readonly int _logLikelihood, _bitsPerDimension;
 
     /// <param name="input">The rows to score.</param>
-    /// <param name="schema">The output schema: the input's columns, then the two scores (as the built-in chain gives it).</param>
+    /// <param name="schema">The output schema: the input's columns, then the two scores (as the built-in chain gives it;
+    /// the caller checks this with <see cref="HasExpectedLayout"/>).</param>
     /// <param name="scorer">The session over the likelihood graph; not owned.</param>
     /// <param name="featureColumn">The input's feature column.</param>
     /// <param name="batchSize">Rows per session call.</param>
     public BatchedLikelihoodView(IDataView input, DataViewSchema schema, OnnxScorer scorer, string featureColumn, int batchSize)
     {
-        if (!HasExpectedLayout(input.Schema, schema))
-            throw new ArgumentException("The output schema must be the input's columns followed by the two score columns.", nameof(schema));
+        System.Diagnostics.Debug.Assert(HasExpectedLayout(input.Schema, schema), "the caller checks the layout");
         (_input, Schema, _scorer, _featureColumn, _batchSize) = (input, schema, scorer, featureColumn, batchSize);
         (_logLikelihood, _bitsPerDimension) = (input.Schema.Count, input.Schema.Count + 1);
     }

@@ -166,10 +166,12 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     }
 
     internal static IEstimator<ITransformer> ScoringChain(MLContext ml, byte[] graph, ReflectedDiffusionOptions options)
-        => ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [options.FeatureColumnName], new MemoryStream(graph),
-                Device(options).GpuDeviceId, Device(options).FallbackToCpu)
+    {
+        var (gpu, fallback) = Device(options);
+        return ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [options.FeatureColumnName], new MemoryStream(graph), gpu, fallback)
             .Append(ml.Transforms.CustomMapping<LikelihoodVectors, LikelihoodScalars>(LikelihoodScalarsFactory.Map, LikelihoodScalarsFactory.ContractName))
             .Append(ml.Transforms.DropColumns(LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn));
+    }
 
     // The inference device: the options' own setting, else the pipeline context's.
     private static (int? GpuDeviceId, bool FallbackToCpu) Device(ReflectedDiffusionOptions options)

@@ -73,18 +73,16 @@ internal sealed partial class NetworkGraph
         var w = Weight(module + "._weight", transpose: false, [outChannels, x.Channels, kernel, kernel]);
         var b = Weight(module + "._bias", transpose: false, [outChannels]);
         var attributes = new[] { GraphBuilder.Ints("kernel_shape", kernel, kernel), GraphBuilder.Ints("pads", kernel / 2, kernel / 2, kernel / 2, kernel / 2) };
-        var y = g.OpWith("Conv", [x.Value, w, b], attributes);
-        var ty = x.Tangent is null ? null : OnImages(g, x.Tangent, x.Channels, x.Height, x.Width, outChannels, x.Height, x.Width, k,
-            images => g.OpWith("Conv", [images, w], attributes));
-        return new Feature(y, ty, outChannels, x.Height, x.Width);
+        // The tangent takes the linear part only: no bias.
+        return MapImages(g, x, outChannels, x.Height, x.Width, k,
+            images => g.OpWith("Conv", [images, w, b], attributes), images => g.OpWith("Conv", [images, w], attributes));
     }
 
     private Feature Pool(GraphBuilder g, Feature x, int k)
     {
         global::Onnx.AttributeProto[] attributes = [GraphBuilder.Ints("kernel_shape", 2, 2), GraphBuilder.Ints("strides", 2, 2)];
         string Apply(string images) => g.OpWith("AveragePool", [images], attributes);
-        int h = x.Height / 2, w = x.Width / 2;
-        return new Feature(Apply(x.Value), x.Tangent is null ? null : OnImages(g, x.Tangent, x.Channels, x.Height, x.Width, x.Channels, h, w, k, Apply), x.Channels, h, w);
+        return MapImages(g, x, x.Channels, x.Height / 2, x.Width / 2, k, Apply, Apply);
     }
 
     // Nearest-neighbour doubling: output pixel (i, j) reads input (floor(i / 2), floor(j / 2)), as torch's interpolate.
@@ -97,15 +95,20 @@ internal sealed partial class NetworkGraph
             GraphBuilder.Str("nearest_mode", "floor"),
         ];
         string Apply(string images) => g.OpWith("Resize", [images, "", scales], attributes);
-        int h = x.Height * 2, w = x.Width * 2;
-        return new Feature(Apply(x.Value), x.Tangent is null ? null : OnImages(g, x.Tangent, x.Channels, x.Height, x.Width, x.Channels, h, w, k, Apply), x.Channels, h, w);
+        return MapImages(g, x, x.Channels, x.Height * 2, x.Width * 2, k, Apply, Apply);
     }
 
-    // Applies an image operator [B, C, H, W] -> [B, C', H', W'] to tangents [K, N, C, H, W] by folding K into the batch.
-    private string OnImages(GraphBuilder g, string tangent, int c, int h, int w, int outC, int outH, int outW, int k, Func<string, string> op)
+    // An image operator [B, C, H, W] -> [B, C', H', W'] on the activation, and its linear part on the tangents
+    // [K, N, C, H, W], with K folded into the batch.
+    private Feature MapImages(GraphBuilder g, Feature x, int outC, int outH, int outW, int k, Func<string, string> value, Func<string, string> linear)
     {
-        var images = g.OpWith("Reshape", [tangent, Ints(-1, c, h, w)], []);
-        return g.OpWith("Reshape", [op(images), Ints(k, -1, outC, outH, outW)], []);
+        string? tangent = null;
+        if (x.Tangent is not null)
+        {
+            var images = g.OpWith("Reshape", [x.Tangent, Ints(-1, x.Channels, x.Height, x.Width)], []);
+            tangent = g.OpWith("Reshape", [linear(images), Ints(k, -1, outC, outH, outW)], []);
+        }
+        return new Feature(value(x.Value), tangent, outC, outH, outW);
     }
 
     // GroupNorm: per row and group, xhat = (x - mean) / sqrt(var + eps); y = gamma xhat + beta per channel.

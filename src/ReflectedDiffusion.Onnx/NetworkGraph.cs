@@ -56,7 +56,7 @@ internal sealed partial class NetworkGraph
     /// Emits the score and its forward-mode tangent: <paramref name="tangent"/> [K, N, d] (or [K, 1, d], broadcast
     /// over the rows) holds <paramref name="directions"/> = K input directions, the result's tangent [K, N, d] the
     /// Jacobian-vector products. Every layer carries its own tangent rule (Linear: T W^T; SiLU: T silu'(a);
-    /// convolution and pooling: the same linear map; GroupNorm: see NormTangent), so no autodiff is needed.
+    /// convolution, pooling and upsampling: the same linear map; GroupNorm: its own rule, in Norm), so no autodiff is needed.
     /// </summary>
     public (string Score, string Tangent) ScoreWithTangent(GraphBuilder g, string x, string sigma, string? labels, string tangent, int directions)
     {
