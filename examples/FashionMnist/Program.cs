@@ -45,7 +45,7 @@ var diffusion = model.LastTransformer;
 // Eight samples per class at guidance 3. ConvertToImage takes planes A, R, G, B: an opaque alpha plane (without
 // it, alpha stays 0 whatever defaultAlpha says) and the grey plane three times.
 var wanted = Enumerable.Range(0, 80).Select(i => (long)(i / 8)).ToArray();
-var generated = diffusion.Generate(wanted.Length, seed: 5, steps: 100, labels: wanted, guidance: 3);
+var generated = diffusion.Generator.Generate(wanted.Length, new GenerationOptions { Seed = 5, Steps = 100, Guidance = 3 }, wanted);
 var asImages = ml.Data.LoadFromEnumerable(generated.Select(g => new PixelRow { Pixels = [.. Enumerable.Repeat(1f, g.Length), .. g, .. g, .. g] }));
 var converted = ml.Transforms.ConvertToImage(Side, Side, "Image", "Pixels", ImagePixelExtractingEstimator.ColorBits.All, scaleImage: 255)
     .Fit(asImages).Transform(asImages);

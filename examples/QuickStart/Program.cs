@@ -27,7 +27,7 @@ var diffusion = model.LastTransformer;
 // Generate: two of each digit, guided towards its class (class index k is the k-th key value; keys sorted by value,
 // so class index k is digit k).
 var labels = Enumerable.Range(0, 20).Select(i => (long)(i / 2)).ToArray();
-var generated = diffusion.Generate(labels.Length, seed: 7, steps: 100, labels: labels, guidance: 2);
+var generated = diffusion.Generator.Generate(labels.Length, new GenerationOptions { Seed = 7, Steps = 100, Guidance = 2 }, labels);
 for (int k = 0; k < 3; k++) Print($"generated digit {labels[k * 2]}", generated[k * 2]);
 
 // Score: LogLikelihood and BitsPerDimension are ordinary Single columns, computed in batches as rows are read.

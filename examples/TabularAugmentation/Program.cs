@@ -23,7 +23,7 @@ var generator = ml.Transforms.Conversion.MapValueToKey("Class", "Label", keyOrdi
 // 300 synthetic rows per class (class index 0 = false = benign, 1 = true = malignant), guidance 1.
 const int perClass = 300;
 var classes = Enumerable.Range(0, 2 * perClass).Select(i => (long)(i / perClass)).ToArray();
-var synthetic = generator.Generate(classes.Length, seed: 11, steps: 100, labels: classes, guidance: 1)
+var synthetic = generator.Generator.Generate(classes.Length, new GenerationOptions { Seed = 11, Steps = 100, Guidance = 1 }, classes)
     .Select((x, i) => new Tumour { Features = x, Label = classes[i] == 1 });
 
 var testView = ml.Data.LoadFromEnumerable(test);

@@ -79,7 +79,7 @@ internal static class Commands
         var labels = Labels(info, a.Get("label"), count);
         if (labels is null && guidance != 0) throw new InputException("Option '--guidance': the model is unconditional (trained without --label).");
         int? steps = a.Get("steps") is null ? null : a.GetInt("steps", 0, 1, 100_000);
-        var rows = Workflow.Sample(bundle.Model, count, labels, guidance, a.GetChoice("sampler", "ode", "ode", "sde", "pc"), steps, a.GetSeed("seed", 0), ProgressReporter.ForConsole(output), cancel);
+        var rows = Workflow.Sample(bundle.Transformer.Generator, count, labels, guidance, a.GetChoice("sampler", "ode", "ode", "sde", "pc"), steps, a.GetSeed("seed", 0), ProgressReporter.ForConsole(output), cancel);
         if (png) WriteGrid(outPath, rows, bundle);
         else
         {

@@ -54,7 +54,7 @@ internal static class Demo
         watch.Restart();
         foreach (double w in Guidances)
         {
-            var samples = Workflow.Sample(bundle.Model, labels.Length, labels, w, "ode", 100, seed, progress, cancel);
+            var samples = Workflow.Sample(bundle.Transformer.Generator, labels.Length, labels, w, "ode", 100, seed, progress, cancel);
             var predicted = Predict(ml, classifier, samples);
             var perClassRate = Enumerable.Range(0, 10).Select(c => Accuracy(predicted.Skip(c * perClass).Take(perClass).ToArray(), labels.Skip(c * perClass).Take(perClass).ToArray())).ToArray();
             recognition.Add((w, perClassRate, Accuracy(predicted, labels)));

@@ -3,7 +3,6 @@ using ReflectedDiffusion.ML;
 using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Training;
-using static TorchSharp.torch;
 
 namespace ReflectedDiffusion.Cli;
 
@@ -56,28 +55,19 @@ internal static class Workflow
         => VectorDataView.Create(ml, rows, dimension, ModelBundle.FeatureColumn, labels, classes, LabelColumn);
 
     /// <summary>
-    /// Draws samples in the user's units with the chosen sampler: "ode" (Heun, 100 steps by default: the sampler of
-    /// the ONNX generation graph), "sde" (reflected Euler-Maruyama, 500) or "pc" (predictor-corrector, 250).
+    /// Draws samples in the user's units through the model's generator (the ML.NET API's own path) with the chosen
+    /// sampler: "ode" (Heun, 100 steps by default: the sampler of the ONNX generation graph), "sde" (reflected
+    /// Euler-Maruyama, 500) or "pc" (predictor-corrector, 250).
     /// </summary>
-    public static float[][] Sample(ScoreModel model, int count, long[]? labels, double guidance, string sampler, int? steps, ulong seed, ProgressReporter progress, CancellationToken cancel = default)
+    public static float[][] Sample(ReflectedDiffusionGenerator generator, int count, long[]? labels, double guidance, string sampler, int? steps, ulong seed, ProgressReporter progress, CancellationToken cancel = default)
     {
-        var (kind, defaultSteps) = sampler switch
+        var options = new GenerationOptions
         {
-            "sde" => (SamplerKind.ReflectedSde, 500),
-            "pc" => (SamplerKind.PredictorCorrector, 250),
-            _ => (SamplerKind.OdeHeun, 100),
+            Sampler = sampler switch { "sde" => SamplerKind.ReflectedSde, "pc" => SamplerKind.PredictorCorrector, _ => SamplerKind.OdeHeun },
+            Steps = steps, Seed = seed, Guidance = guidance, CancellationToken = cancel,
+            Progress = (done, total) => progress.Report("sample", done, total),
         };
-        var options = new SamplerOptions
-        {
-            Steps = steps ?? defaultSteps, Seed = seed, Guidance = guidance, BatchSize = 1024, CancellationToken = cancel,
-            Callback = s => progress.Report("sample", s.RowsDone + (long)((double)s.Step / s.TotalSteps * System.Math.Min(1024, count - s.RowsDone)), count),
-        };
-        using var scope = NewDisposeScope();
-        var unit = Sampler.Generate(model.Network, model.Sde, count, kind, options, labels).Samples;
-        var user = model.Bounds.FromUnit(unit.to(float64)).to(float32).contiguous();
-        var flat = user.data<float>().ToArray();
-        int d = model.Network.Config.Dimension;
-        return Enumerable.Range(0, count).Select(i => flat.AsSpan(i * d, d).ToArray()).ToArray();
+        return generator.Generate(count, options, labels);
     }
 
     /// <summary>Log-likelihood (nats) and bits per dimension of rows, batched through the compiled likelihood graph.</summary>

@@ -42,8 +42,8 @@ internal sealed class BatchedLikelihoodView : IDataView
         if (output.Count != input.Count + 2) return false;
         for (int i = 0; i < input.Count; i++)
             if (output[i].Name != input[i].Name || !output[i].Type.Equals(input[i].Type)) return false;
-        return output[input.Count].Name == ReflectedDiffusionEstimator.LogLikelihoodColumn
-            && output[input.Count + 1].Name == ReflectedDiffusionEstimator.BitsPerDimensionColumn
+        return output[input.Count].Name == ScoringStage.LogLikelihoodColumn
+            && output[input.Count + 1].Name == ScoringStage.BitsPerDimensionColumn
             && output[input.Count].Type == NumberDataViewType.Single && output[input.Count + 1].Type == NumberDataViewType.Single;
     }
 
@@ -63,27 +63,12 @@ internal sealed class BatchedLikelihoodView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
         => [GetRowCursor(columnsNeeded, rand)];
 
-    /// <summary>Reads up to <paramref name="maxRows"/> rows of the feature column from <paramref name="cursor"/>, row-major.</summary>
-    internal static float[] ReadBatch(DataViewRowCursor cursor, ValueGetter<VBuffer<float>> getter, int dimension, int maxRows)
-    {
-        var batch = new List<float>(maxRows * dimension);
-        var buffer = default(VBuffer<float>);
-        var dense = new float[dimension];
-        while (batch.Count < maxRows * dimension && cursor.MoveNext())
-        {
-            getter(ref buffer);
-            buffer.CopyTo(dense);
-            batch.AddRange(dense);
-        }
-        return batch.ToArray();
-    }
-
     private sealed class Cursor : DataViewRowCursor
     {
         private readonly BatchedLikelihoodView _view;
         private readonly DataViewRowCursor _rows;
         private readonly DataViewRowCursor? _lead;
-        private readonly ValueGetter<VBuffer<float>>? _features;
+        private readonly FeatureReader? _features;
         private readonly HashSet<int> _active;
         private float[] _logLikelihood = [], _bitsPerDimension = [];
         private int _index = -1;
@@ -92,7 +77,7 @@ internal sealed class BatchedLikelihoodView : IDataView
         public Cursor(BatchedLikelihoodView view, DataViewRowCursor rows, DataViewRowCursor? lead, HashSet<int> active)
         {
             (_view, _rows, _lead, _active) = (view, rows, lead, active);
-            if (lead is not null) _features = lead.GetGetter<VBuffer<float>>(lead.Schema[view._featureColumn]);
+            if (lead is not null) _features = new FeatureReader(lead, lead.Schema[view._featureColumn], view._scorer.Dimension);
         }
 
         public override DataViewSchema Schema => _view.Schema;
@@ -111,7 +96,7 @@ internal sealed class BatchedLikelihoodView : IDataView
 
         private void ScoreNextBatch()
         {
-            var features = ReadBatch(_lead!, _features!, _view._scorer.Dimension, _view._batchSize);
+            var features = _features!.ReadBatch(_view._batchSize);
             if (features.Length == 0) throw new InvalidOperationException("The input view gave fewer rows to its second cursor than to its first; it must be repeatable.");
             (_logLikelihood, _bitsPerDimension) = _view._scorer.Score(features);
             _index = 0;

@@ -19,21 +19,12 @@ internal static class DataReading
         var rows = new List<float[]>();
         var labels = label is null ? null : new List<long>();
         using var cursor = data.GetRowCursor(columns);
-        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+        var reader = new FeatureReader(cursor, features, dimension);
         var getLabel = label is null ? null : LabelGetter(cursor, label.Value);
-        var buffer = default(VBuffer<float>);
-        long row = 0;
-        while (cursor.MoveNext())
+        for (var dense = new float[dimension]; reader.TryRead(dense); dense = new float[dimension])
         {
-            getFeatures(ref buffer);
-            var dense = new float[dimension];
-            buffer.CopyTo(dense);
-            for (int j = 0; j < dimension; j++)
-                if (!float.IsFinite(dense[j]))
-                    throw new InvalidOperationException($"Column '{featureColumn}', row {row}, feature {j}: value {dense[j]} is not finite.");
             rows.Add(dense);
-            if (getLabel is not null) labels!.Add(getLabel(row));
-            row++;
+            if (getLabel is not null) labels!.Add(getLabel(reader.Row - 1));
         }
         if (rows.Count == 0) throw new InvalidOperationException($"Column '{featureColumn}' has no rows to train on.");
         int classes = 0;

@@ -3,15 +3,24 @@ using Microsoft.ML.Transforms;
 
 namespace ReflectedDiffusion.ML;
 
+/// <summary>Names of the columns the fitted transformer adds.</summary>
+public static class ReflectedDiffusionColumns
+{
+    /// <summary>Log-likelihood in nats, in the user's units (scalar <see cref="float"/>).</summary>
+    public const string LogLikelihood = "LogLikelihood";
+    /// <summary>Bits per dimension, -LogLikelihood / (d ln 2) (scalar <see cref="float"/>).</summary>
+    public const string BitsPerDimension = "BitsPerDimension";
+}
+
 /// <summary>The ONNX graph's per-row outputs as ML.NET reads them: vectors of length one.</summary>
 public sealed class LikelihoodVectors
 {
     /// <summary>Log-likelihood, as a one-element vector.</summary>
-    [ColumnName(ReflectedDiffusionEstimator.LogLikelihoodVectorColumn), VectorType(1)]
+    [ColumnName(ScoringStage.LogLikelihoodVectorColumn), VectorType(1)]
     public float[] LogLikelihood = [];
 
     /// <summary>Bits per dimension, as a one-element vector.</summary>
-    [ColumnName(ReflectedDiffusionEstimator.BitsPerDimensionVectorColumn), VectorType(1)]
+    [ColumnName(ScoringStage.BitsPerDimensionVectorColumn), VectorType(1)]
     public float[] BitsPerDimension = [];
 }
 

@@ -7,15 +7,24 @@ namespace ReflectedDiffusion.ML;
 /// <summary>Where the box that bounds the data comes from.</summary>
 public enum BoundsSource
 {
-    /// <summary>The unit box [0, 1]^d: values must already lie in it (for example after <c>NormalizeMinMax</c>).</summary>
+    /// <summary>The unit box [0, 1]^d: values must already lie in it (pixels scaled by <c>ExtractPixels</c>, say).</summary>
     Unit,
-    /// <summary>Per-feature minimum and maximum of the training data, widened by <see cref="ReflectedDiffusionOptions.BoundsMargin"/>.</summary>
+    /// <summary>
+    /// Per-feature minimum and maximum of the training data (the default), widened on each side by
+    /// <see cref="ReflectedDiffusionOptions.BoundsMargin"/> of the range (0 by default: generated values never leave the
+    /// observed range).
+    /// </summary>
     Data,
     /// <summary><see cref="ReflectedDiffusionOptions.LowerBounds"/> and <see cref="ReflectedDiffusionOptions.UpperBounds"/>.</summary>
     Explicit,
 }
 
-/// <summary>Options of <see cref="ReflectedDiffusionEstimator"/> (public fields with defaults, as ML.NET options are).</summary>
+/// <summary>
+/// Options of <see cref="ReflectedDiffusionEstimator"/>: public fields with defaults, as ML.NET's options are. This class
+/// is the one place where the product's training and scoring settings and their defaults live: <c>rdiff train</c>
+/// exposes every field as a flag of the same name in kebab case (<see cref="NumberOfSteps"/> is
+/// <c>--number-of-steps</c>), and the core's option types are produced from it by one mapping each.
+/// </summary>
 public sealed class ReflectedDiffusionOptions
 {
     /// <summary>The input column: a known-size vector of <see cref="float"/>.</summary>
@@ -31,18 +40,19 @@ public sealed class ReflectedDiffusionOptions
     public int NumberOfSteps = 2000;
     /// <summary>Mini-batch size.</summary>
     public int BatchSize = 256;
-    /// <summary>Peak Adam learning rate.</summary>
+    /// <summary>Peak Adam learning rate (after a linear warm-up over the first tenth of the steps, at most 100).</summary>
     public double LearningRate = 2e-3;
     /// <summary>
     /// Score network: the residual MLP (any feature vector) or the U-Net for images, which needs
-    /// <see cref="ImageChannels"/>, <see cref="ImageHeight"/> and <see cref="ImageWidth"/>.
+    /// <see cref="ImageChannels"/>, <see cref="ImageHeight"/> and <see cref="ImageWidth"/>. Null chooses: the U-Net when
+    /// the image shape is set and training runs on CUDA (on CPUs it trains tens of times slower), the MLP otherwise.
     /// </summary>
-    public NetworkKind Network = NetworkKind.Mlp;
+    public NetworkKind? Network;
     /// <summary>U-Net: colour planes; the feature vector holds them one after another, as <c>ExtractPixels</c> writes them.</summary>
     public int ImageChannels = 1;
-    /// <summary>U-Net: image height in pixels.</summary>
+    /// <summary>U-Net: image height in pixels (0: not an image).</summary>
     public int ImageHeight;
-    /// <summary>U-Net: image width in pixels.</summary>
+    /// <summary>U-Net: image width in pixels (0: not an image).</summary>
     public int ImageWidth;
     /// <summary>U-Net: channels at the first level.</summary>
     public int BaseChannels = 32;
@@ -52,13 +62,13 @@ public sealed class ReflectedDiffusionOptions
     public int HiddenWidth = 256;
     /// <summary>Residual blocks of the MLP.</summary>
     public int Blocks = 3;
-    /// <summary>Loss weighting: likelihood weighting (the default here) suits likelihood scoring.</summary>
+    /// <summary>Loss weighting: likelihood weighting (the default) suits likelihood scoring; sigma^2 is the reference's for samples.</summary>
     public LossWeighting Weighting = LossWeighting.Likelihood;
 
     /// <summary>Where the bounds come from.</summary>
-    public BoundsSource Bounds = BoundsSource.Unit;
-    /// <summary>With <see cref="BoundsSource.Data"/>: each side widens by this fraction of the observed range.</summary>
-    public double BoundsMargin = 0.05;
+    public BoundsSource Bounds = BoundsSource.Data;
+    /// <summary>With <see cref="BoundsSource.Data"/>: each side widens by this fraction of the observed range (0: the observed range itself).</summary>
+    public double BoundsMargin;
     /// <summary>With <see cref="BoundsSource.Explicit"/>: lower bound per feature.</summary>
     public double[]? LowerBounds;
     /// <summary>With <see cref="BoundsSource.Explicit"/>: upper bound per feature.</summary>
@@ -105,4 +115,52 @@ public sealed class ReflectedDiffusionOptions
     /// do not expose their context to extensions, so pass it here; null logs nothing.
     /// </summary>
     public MLContext? Context;
+
+    /// <summary>The inference device: this options' own setting, else the pipeline context's.</summary>
+    internal (int? GpuDeviceId, bool FallbackToCpu) InferenceDevice
+        => GpuDeviceId is null && Context is { } c ? (c.GpuDeviceId, c.FallbackToCpu) : (GpuDeviceId, FallbackToCpu);
+
+    /// <summary>Whether the options describe images (for the U-Net).</summary>
+    internal bool HasImageShape => ImageHeight > 0 || ImageWidth > 0;
+
+    /// <summary>The network to train: <see cref="Network"/>, or the choice it leaves to the image shape and device.</summary>
+    internal NetworkKind NetworkToTrain
+        => Network ?? (HasImageShape && !Device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase) ? NetworkKind.UNet : NetworkKind.Mlp);
+
+    /// <summary>
+    /// Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range. The estimator calls it once,
+    /// when it is created; everything downstream trusts the options.
+    /// </summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string name, object? value, string rule)
+        {
+            if (!ok) throw new ArgumentOutOfRangeException(name, value, $"{name} {rule}.");
+        }
+        Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column");
+        Require(LabelColumnName is null || !string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "must name a column or be null");
+        Require(NumberOfSteps > 0, nameof(NumberOfSteps), NumberOfSteps, "must be positive");
+        Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive finite number");
+        Require(HiddenWidth > 0, nameof(HiddenWidth), HiddenWidth, "must be positive");
+        Require(Blocks > 0, nameof(Blocks), Blocks, "must be positive");
+        Require(ImageChannels is 1 or 3, nameof(ImageChannels), ImageChannels, "must be 1 or 3");
+        Require(ImageHeight >= 0 && ImageWidth >= 0 && (ImageHeight > 0) == (ImageWidth > 0), nameof(ImageHeight), $"{ImageHeight}x{ImageWidth}",
+            "and ImageWidth must both be positive (an image) or both 0");
+        Require(Network != NetworkKind.UNet || HasImageShape, nameof(Network), Network,
+            $"UNet needs the image shape: ImageChannels, ImageHeight and ImageWidth must be positive (got {ImageChannels}x{ImageHeight}x{ImageWidth})");
+        Require(BaseChannels > 0, nameof(BaseChannels), BaseChannels, "must be positive");
+        Require(ChannelMultipliers is null || (ChannelMultipliers.Length > 0 && ChannelMultipliers.All(m => m > 0)), nameof(ChannelMultipliers),
+            ChannelMultipliers is null ? null : string.Join(",", ChannelMultipliers), "must hold positive multipliers");
+        Require(BoundsMargin >= 0 && double.IsFinite(BoundsMargin), nameof(BoundsMargin), BoundsMargin, "must be a finite number not below 0");
+        Require(Bounds != BoundsSource.Explicit || (LowerBounds is not null && UpperBounds is not null), nameof(Bounds), Bounds,
+            "Explicit needs LowerBounds and UpperBounds");
+        Require(SigmaMin > 0 && SigmaMin < ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax, nameof(SigmaMin), SigmaMin,
+            $"must lie in (0, {ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax})");
+        Require(LikelihoodSteps > 0, nameof(LikelihoodSteps), LikelihoodSteps, "must be positive");
+        Require(LikelihoodProbes is null or >= 0, nameof(LikelihoodProbes), LikelihoodProbes, "must not be negative");
+        Require(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "must be positive");
+        Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), Device, "must name a torch device such as \"cpu\"");
+        Require(GpuDeviceId is null or >= 0, nameof(GpuDeviceId), GpuDeviceId, "must not be negative");
+    }
 }

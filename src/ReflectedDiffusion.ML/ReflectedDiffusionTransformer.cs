@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ReflectedDiffusion.Onnx;
-using ReflectedDiffusion.Sampling;
 
 namespace ReflectedDiffusion.ML;
 
@@ -10,45 +8,51 @@ namespace ReflectedDiffusion.ML;
 /// A fitted reflected diffusion model in an ML.NET pipeline: adds <c>LogLikelihood</c> and <c>BitsPerDimension</c>
 /// (scalar <see cref="float"/>) through a chain of ML.NET's own stages (OnnxTransformer, a registered custom mapping,
 /// column dropping), to which saving is delegated; so <c>mlContext.Model.Load</c> needs nothing of this type, only
-/// <see cref="ReflectedDiffusionCatalog.RegisterReflectedDiffusion"/>. Also generates new rows.
+/// <see cref="ReflectedDiffusionCatalog.RegisterReflectedDiffusion"/>. Its <see cref="Transform"/> scores in batches;
+/// <see cref="Generator"/> draws new rows.
 /// </summary>
 public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
 {
     private readonly ITransformer _inner;
     private readonly InferenceContext _context;
     private readonly string _featureColumn;
-    private readonly InferenceSettings _inference;
+    private readonly (int? GpuDeviceId, bool FallbackToCpu) _device;
+    private readonly int _batchSize;
     private readonly Lazy<OnnxScorer> _scorer;
+    private bool _disposed;
 
-    internal ReflectedDiffusionTransformer(ITransformer inner, InferenceContext context, ScoreModel model, byte[] likelihoodGraph, string featureColumn,
-        IReadOnlyList<float> lossTrace, InferenceSettings inference)
+    /// <summary>
+    /// Compiles the likelihood graph of <paramref name="model"/> as <paramref name="options"/> say and fits the scoring
+    /// chain on the schema of <paramref name="input"/> (only its schema is read).
+    /// </summary>
+    internal ReflectedDiffusionTransformer(ScoreModel model, ReflectedDiffusionOptions options, IDataView input, IReadOnlyList<float> lossTrace)
     {
-        _inner = inner;
-        _context = context;
         Model = model;
-        LikelihoodGraphBytes = likelihoodGraph;
-        _featureColumn = featureColumn;
         LossTrace = lossTrace;
-        _inference = inference;
-        _scorer = new Lazy<OnnxScorer>(() => CreateScorer(inference.GpuDeviceId, inference.FallbackToCpu));
+        _featureColumn = options.FeatureColumnName;
+        _device = options.InferenceDevice;
+        _batchSize = options.ScoringBatchSize;
+        LikelihoodGraphBytes = ScoringStage.CompileGraph(model, options);
+        _context = InferenceContext.Create();
+        _inner = ScoringStage.Chain(_context, LikelihoodGraphBytes, _featureColumn, _device).Fit(input);
+        _scorer = new Lazy<OnnxScorer>(() => ScoringStage.Scorer(LikelihoodGraphBytes, Model.Network.Config.Dimension, _featureColumn, _device));
+        Generator = new ReflectedDiffusionGenerator(model, _context);
     }
-
-    /// <summary>The device and batch settings of the transformer's own ONNX Runtime session.</summary>
-    internal sealed record InferenceSettings(int? GpuDeviceId, bool FallbackToCpu, int BatchSize);
 
     /// <summary>
     /// Wraps a trained <see cref="ScoreModel"/> (for example one read with <see cref="ScoreModel.Load(string)"/>) as a
-    /// transformer, without training: the likelihood graph is compiled with <see cref="ReflectedDiffusionOptions.LikelihoodSteps"/>
-    /// steps for <see cref="ReflectedDiffusionOptions.FeatureColumnName"/>; the device options apply. Other options
-    /// are ignored. The transformer owns <paramref name="model"/> from then on.
+    /// transformer, without training: the likelihood graph is compiled as <paramref name="options"/> describe it
+    /// (<see cref="ReflectedDiffusionOptions.LikelihoodSteps"/>, probes, fold) for
+    /// <see cref="ReflectedDiffusionOptions.FeatureColumnName"/>, with the options' devices; training options are
+    /// ignored. The transformer owns <paramref name="model"/> from then on.
     /// </summary>
     public static ReflectedDiffusionTransformer FromScoreModel(ScoreModel model, ReflectedDiffusionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new ReflectedDiffusionOptions();
-        _ = new ReflectedDiffusionEstimator(options); // validates
+        options.Validate();
         var empty = VectorDataView.Create(new MLContext(), [], model.Network.Config.Dimension, options.FeatureColumnName);
-        return ReflectedDiffusionEstimator.Wrap(model, options, empty, []);
+        return new ReflectedDiffusionTransformer(model, options, empty, []);
     }
 
     /// <summary>The trained model (EMA weights, SDE and bounds).</summary>
@@ -57,17 +61,22 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     public byte[] LikelihoodGraphBytes { get; }
     /// <summary>Training loss per step.</summary>
     public IReadOnlyList<float> LossTrace { get; }
+    /// <summary>Draws new rows from the model (any sampler; rows in the user's units).</summary>
+    public ReflectedDiffusionGenerator Generator { get; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => _inner.IsRowToRowMapper;
+
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         CheckFeatures(inputSchema);
         return _inner.GetOutputSchema(inputSchema);
     }
+
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _inner.GetRowToRowMapper(inputSchema);
+
     /// <inheritdoc />
     /// <remarks>
     /// The scores are computed lazily, in batches of <see cref="ReflectedDiffusionOptions.ScoringBatchSize"/> rows through one
@@ -76,27 +85,16 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// </remarks>
     public IDataView Transform(IDataView input)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         CheckFeatures(input.Schema);
         var schema = _inner.GetOutputSchema(input.Schema);
         return BatchedLikelihoodView.HasExpectedLayout(input.Schema, schema)
-            ? new BatchedLikelihoodView(input, schema, _scorer.Value, _featureColumn, _inference.BatchSize)
+            ? new BatchedLikelihoodView(input, schema, _scorer.Value, _featureColumn, _batchSize)
             : _inner.Transform(input);
     }
 
-    private OnnxScorer CreateScorer(int? gpuDeviceId, bool fallbackToCpu)
-        => new(LikelihoodGraphBytes, Model.Network.Config.Dimension, gpuDeviceId, fallbackToCpu, _featureColumn,
-            ReflectedDiffusionEstimator.LogLikelihoodVectorColumn, ReflectedDiffusionEstimator.BitsPerDimensionVectorColumn);
-
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_inner).Save(ctx);
-
-    // The feature column must be a known-size Single vector of the trained dimension; returns that dimension.
-    private int CheckFeatures(DataViewSchema schema)
-    {
-        int d = ReflectedDiffusionEstimator.FeatureSize(schema, _featureColumn);
-        if (d != Model.Network.Config.Dimension)
-            throw new InvalidOperationException($"Feature column '{_featureColumn}' has {d} features; the model was trained on {Model.Network.Config.Dimension}.");
-        return d;
-    }
 
     /// <summary>
     /// Scores every row of <paramref name="input"/> eagerly, in batches of <paramref name="batchSize"/> rows, through a
@@ -108,13 +106,13 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         ArgumentNullException.ThrowIfNull(input);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
         int d = CheckFeatures(input.Schema);
-        using var scorer = CreateScorer(gpuDeviceId, fallbackToCpu);
+        using var scorer = ScoringStage.Scorer(LikelihoodGraphBytes, d, _featureColumn, (gpuDeviceId, fallbackToCpu));
         var column = input.Schema[_featureColumn];
         using var cursor = input.GetRowCursor([column]);
-        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        var reader = new FeatureReader(cursor, column, d);
         var logp = new List<float>();
         var bpd = new List<float>();
-        for (var batch = BatchedLikelihoodView.ReadBatch(cursor, getter, d, batchSize); batch.Length > 0; batch = BatchedLikelihoodView.ReadBatch(cursor, getter, d, batchSize))
+        for (var batch = reader.ReadBatch(batchSize); batch.Length > 0; batch = reader.ReadBatch(batchSize))
         {
             var (l, b) = scorer.Score(batch);
             logp.AddRange(l);
@@ -123,105 +121,18 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         return (logp.ToArray(), bpd.ToArray());
     }
 
-    /// <summary>
-    /// Generates <paramref name="count"/> rows in the user's units through the compiled generation graph (Heun ODE,
-    /// <paramref name="steps"/> steps); row i uses the row seed of (<paramref name="seed"/>, i). For conditional models
-    /// pass one label per row (the class index; the number of classes means "no label") and a guidance weight.
-    /// </summary>
-    public float[][] Generate(int count, ulong seed = 0, int steps = 100, long[]? labels = null, float guidance = 0)
-    {
-        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "The number of rows must be positive.");
-        var config = Model.Network.Config;
-        if (config.IsConditional) labels ??= Enumerable.Repeat((long)config.NumClasses, count).ToArray();
-        else if (labels is not null) throw new ArgumentException("The model is unconditional; it takes no labels.", nameof(labels));
-        using var generator = new OnnxGenerator(GenerationGraph.Build(Model, steps), config.Dimension, config.IsConditional);
-        using var seeds = CounterNoise.RowSeeds(seed, 0, count);
-        var flat = generator.Generate(seeds.data<long>().ToArray(), labels, labels is null ? null : Enumerable.Repeat(guidance, count).ToArray());
-        return Enumerable.Range(0, count).Select(i => flat.AsSpan(i * config.Dimension, config.Dimension).ToArray()).ToArray();
-    }
+    /// <summary>Writes likelihood.onnx, generation.onnx and model.json (their inputs and outputs, the bounds) to a folder, for use outside .NET.</summary>
+    public void ExportOnnx(string directory, int generationSteps = GenerationOptions.DefaultHeunSteps)
+        => ModelExport.Write(directory, Model, LikelihoodGraphBytes, _featureColumn, ScoringStage.LogLikelihoodVectorColumn, ScoringStage.BitsPerDimensionVectorColumn, generationSteps);
 
-    /// <summary>
-    /// A generation transformer: maps rows holding a seed (an <see cref="long"/> column) to a <c>Generated</c> vector
-    /// column in the user's units, through the compiled generation graph (Heun ODE, <paramref name="steps"/> steps)
-    /// in ML.NET's OnnxTransformer; it saves and loads with <c>mlContext.Model</c> like any ML.NET stage. A row's
-    /// sample depends only on its seed (and label and guidance weight). Conditional models also read a label column
-    /// (<see cref="long"/> class index; the number of classes means no label) and a guidance column (<see cref="float"/>).
-    /// </summary>
-    public ITransformer CreateGenerationTransformer(IDataView seedRows, string seedColumnName = "Seed", int steps = 100, string outputColumnName = "Generated",
-        string labelColumnName = "Label", string guidanceColumnName = "Guidance")
+    // The feature column must be a known-size Single vector of the trained dimension; returns that dimension.
+    private int CheckFeatures(DataViewSchema schema)
     {
-        ArgumentNullException.ThrowIfNull(seedRows);
-        RequireColumn(seedRows.Schema, seedColumnName, NumberDataViewType.Int64, "Seed");
-        string[] inputs = [seedColumnName];
-        if (Model.Network.Config.IsConditional)
-        {
-            RequireColumn(seedRows.Schema, labelColumnName, NumberDataViewType.Int64, "Label");
-            RequireColumn(seedRows.Schema, guidanceColumnName, NumberDataViewType.Single, "Guidance");
-            inputs = [seedColumnName, labelColumnName, guidanceColumnName];
-        }
-        var graph = GenerationGraph.Build(Model, steps, seedColumnName, outputColumnName, labelColumnName, guidanceColumnName);
-        return _context.Context.Transforms.ApplyOnnxModel([outputColumnName], inputs, new MemoryStream(graph)).Fit(seedRows);
+        int d = ScoringStage.FeatureSize(schema, _featureColumn);
+        if (d != Model.Network.Config.Dimension)
+            throw new InvalidOperationException($"Feature column '{_featureColumn}' has {d} features; the model was trained on {Model.Network.Config.Dimension}.");
+        return d;
     }
-
-    private static void RequireColumn(DataViewSchema schema, string name, DataViewType type, string role)
-    {
-        var column = schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(schema), $"{role} column '{name}' not found.");
-        if (column.Type != type) throw new InvalidOperationException($"{role} column '{name}' must be {type}; found {column.Type}.");
-    }
-
-    /// <summary>
-    /// Generates rows (see <see cref="Generate"/>) as an <see cref="IDataView"/> with a known-size vector column, for
-    /// data augmentation. With <paramref name="balanceLabels"/> (conditional models only) row i is drawn for class
-    /// i mod C at the given guidance weight, and a key column <paramref name="labelColumnName"/> (C values, class
-    /// index i is key i + 1, as MapValueToKey numbers them) says which.
-    /// </summary>
-    public IDataView GenerateDataView(MLContext mlContext, int count, ulong seed = 0, int steps = 100, string columnName = "Generated",
-        bool balanceLabels = false, float guidance = 0, string labelColumnName = "Label")
-    {
-        ArgumentNullException.ThrowIfNull(mlContext);
-        int d = Model.Network.Config.Dimension, classes = Model.Network.Config.NumClasses;
-        if (!balanceLabels) return VectorDataView.Create(mlContext, Generate(count, seed, steps), d, columnName);
-        if (!Model.Network.Config.IsConditional) throw new InvalidOperationException("Balanced labels need a conditional model (trained with LabelColumnName).");
-        var labels = Enumerable.Range(0, count).Select(i => (long)(i % classes)).ToArray();
-        return VectorDataView.Create(mlContext, Generate(count, seed, steps, labels, guidance), d, columnName, labels, classes, labelColumnName);
-    }
-
-    /// <summary>Writes likelihood.onnx, generation.onnx and model.json (their inputs and outputs) to a folder, for use outside .NET.</summary>
-    public void ExportOnnx(string directory, int generationSteps = 100)
-    {
-        Directory.CreateDirectory(directory);
-        var config = Model.Network.Config;
-        Training.TensorIO.WriteAtomically(Path.Combine(directory, "likelihood.onnx"), s => s.Write(LikelihoodGraphBytes));
-        var generation = GenerationGraph.Build(Model, generationSteps);
-        Training.TensorIO.WriteAtomically(Path.Combine(directory, "generation.onnx"), s => s.Write(generation));
-        var description = new
-        {
-            likelihood = new
-            {
-                file = "likelihood.onnx", opset = GenerationGraph.Opset,
-                inputs = new[] { new { name = _featureColumn, type = "float32", shape = new object[] { "N", config.Dimension } } },
-                outputs = new[]
-                {
-                    new { name = ReflectedDiffusionEstimator.LogLikelihoodVectorColumn, type = "float32", shape = new object[] { "N" } },
-                    new { name = ReflectedDiffusionEstimator.BitsPerDimensionVectorColumn, type = "float32", shape = new object[] { "N" } },
-                },
-            },
-            generation = new
-            {
-                file = "generation.onnx", opset = GenerationGraph.Opset, steps = generationSteps,
-                inputs = config.IsConditional
-                    ? new[] { new { name = "Seed", type = "int64", shape = new object[] { "N", 1 } }, new { name = "Label", type = "int64", shape = new object[] { "N", 1 } }, new { name = "Guidance", type = "float32", shape = new object[] { "N", 1 } } }
-                    : new[] { new { name = "Seed", type = "int64", shape = new object[] { "N", 1 } } },
-                outputs = new[] { new { name = "Generated", type = "float32", shape = new object[] { "N", config.Dimension } } },
-            },
-            bounds = new { lower = Model.Bounds.Lower, upper = Model.Bounds.Upper },
-            classes = config.NumClasses,
-        };
-        var json = JsonSerializer.Serialize(description, new JsonSerializerOptions { WriteIndented = true });
-        Training.TensorIO.WriteAtomically(Path.Combine(directory, "model.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(json)));
-    }
-
-    private bool _disposed;
 
     /// <inheritdoc />
     public void Dispose()

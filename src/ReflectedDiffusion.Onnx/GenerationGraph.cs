@@ -19,12 +19,20 @@ public static class GenerationGraph
 {
     /// <summary>The opset the graphs use.</summary>
     public const int Opset = 18;
+    /// <summary>Default name of the row-seed input.</summary>
+    public const string SeedInput = "Seed";
+    /// <summary>Default name of the class-index input (conditional models).</summary>
+    public const string LabelInput = "Label";
+    /// <summary>Default name of the guidance-weight input (conditional models).</summary>
+    public const string GuidanceInput = "Guidance";
+    /// <summary>Default name of the output.</summary>
+    public const string GeneratedOutput = "Generated";
     private const ulong Gamma = 0x9E3779B97F4A7C15UL, Gamma2 = 0xD1B54A32D192ED03UL;
     private const ulong Mix1 = 0xBF58476D1CE4E5B9UL, Mix2 = 0x94D049BB133111EBUL;
 
     /// <summary>Builds the serialised ONNX model for <paramref name="model"/> with <paramref name="steps"/> Heun steps.</summary>
-    public static byte[] Build(ScoreModel model, int steps, string seedName = "Seed", string outputName = "Generated",
-        string labelName = "Label", string guidanceName = "Guidance")
+    public static byte[] Build(ScoreModel model, int steps, string seedName = SeedInput, string outputName = GeneratedOutput,
+        string labelName = LabelInput, string guidanceName = GuidanceInput)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");

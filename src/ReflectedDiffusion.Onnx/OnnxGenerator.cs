@@ -52,17 +52,17 @@ public sealed class OnnxGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(rowSeeds);
         ObjectDisposedException.ThrowIf(_disposed, this); // a released native session must never be run
         int n = rowSeeds.Length;
-        var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor("Seed", new DenseTensor<long>(rowSeeds, [n, 1])) };
+        var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(GenerationGraph.SeedInput, new DenseTensor<long>(rowSeeds, [n, 1])) };
         if (IsConditional)
         {
             if (labels is null) throw new ArgumentException("A conditional graph needs a label per row (the null label for none).", nameof(labels));
             guidance ??= new float[n];
             if (labels.Length != n || guidance.Length != n) throw new ArgumentException($"Expected {n} labels and guidance weights.");
-            inputs.Add(NamedOnnxValue.CreateFromTensor("Label", new DenseTensor<long>(labels, [n, 1])));
-            inputs.Add(NamedOnnxValue.CreateFromTensor("Guidance", new DenseTensor<float>(guidance, [n, 1])));
+            inputs.Add(NamedOnnxValue.CreateFromTensor(GenerationGraph.LabelInput, new DenseTensor<long>(labels, [n, 1])));
+            inputs.Add(NamedOnnxValue.CreateFromTensor(GenerationGraph.GuidanceInput, new DenseTensor<float>(guidance, [n, 1])));
         }
         using var results = _session.Run(inputs);
-        return results.First(r => r.Name == "Generated").AsTensor<float>().ToArray();
+        return results.First(r => r.Name == GenerationGraph.GeneratedOutput).AsTensor<float>().ToArray();
     }
 
     private bool _disposed;

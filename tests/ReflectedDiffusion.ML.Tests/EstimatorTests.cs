@@ -73,7 +73,8 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
 
     private static double Gauss(Random rng) => System.Math.Sqrt(-2 * System.Math.Log(1 - rng.NextDouble())) * System.Math.Cos(2 * System.Math.PI * rng.NextDouble());
 
-    private static ReflectedDiffusionOptions Small() => new() { NumberOfSteps = 300, BatchSize = 128, HiddenWidth = 64, Blocks = 2, LikelihoodSteps = 40, Seed = 3 };
+    // The cube's rows lie in the unit box by construction; held-out rows may pass the training rows' extremes.
+    private static ReflectedDiffusionOptions Small() => new() { Bounds = BoundsSource.Unit, NumberOfSteps = 300, BatchSize = 128, HiddenWidth = 64, Blocks = 2, LikelihoodSteps = 40, Seed = 3 };
 
     [Fact]
     public void SchemaPropagatesAndBadSchemasNameTheColumn()
@@ -178,17 +179,17 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
 
         var requests = Enumerable.Range(0, 40).Select(i => new ConditionalSeedRow { Seed = 1000 + i, Label = i % 2, Guidance = 2f }).ToList();
         var requestView = ml.Data.LoadFromEnumerable(requests);
-        var generation = model.CreateGenerationTransformer(requestView, steps: 40);
+        var generation = model.Generator.CreateGenerationTransformer(requestView, steps: 40);
         var generated = ml.Data.CreateEnumerable<GeneratedRow>(generation.Transform(requestView), reuseRowObject: false).ToList();
         // Key order follows first appearance: "low" is class 0, "high" class 1.
         double low = generated.Where((_, i) => i % 2 == 0).Average(r => r.Generated.Average());
         double high = generated.Where((_, i) => i % 2 == 1).Average(r => r.Generated.Average());
         output.WriteLine($"mean generated value: class 0 {low:F3}, class 1 {high:F3}");
         Assert.True(low < 0.3 && high > 0.7, $"class means {low} and {high}");
-        Assert.Contains("Label column 'Label' not found", Assert.Throws<ArgumentOutOfRangeException>(() => model.CreateGenerationTransformer(ml.Data.LoadFromEnumerable(new[] { new SeedRow() }))).Message);
+        Assert.Contains("Label column 'Label' not found", Assert.Throws<ArgumentOutOfRangeException>(() => model.Generator.CreateGenerationTransformer(ml.Data.LoadFromEnumerable(new[] { new SeedRow() }))).Message);
 
         // Augmentation: a balanced view whose key column maps back to the class names like the training labels.
-        var augmented = model.GenerateDataView(ml, 40, seed: 3, steps: 40, columnName: "Features", balanceLabels: true, guidance: 2, labelColumnName: "Label");
+        var augmented = model.Generator.GenerateDataView(ml, 40, new GenerationOptions { Seed = 3, Steps = 40, Guidance = 2 }, columnName: "Features", balanceLabels: true, labelColumnName: "Label");
         var keys = augmented.GetColumn<uint>("Label").ToArray();
         Assert.Equal(20, keys.Count(k => k == 1));
         Assert.Equal(20, keys.Count(k => k == 2));
@@ -336,9 +337,9 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         using var rowSeedTensor = Sampling.CounterNoise.RowSeeds(9, 0, 5);
         var rowSeeds = rowSeedTensor.data<long>().ToArray();
         var seedRows = ml.Data.LoadFromEnumerable(rowSeeds.Select(s => new SeedRow { Seed = s }).ToList());
-        var generation = model.CreateGenerationTransformer(seedRows, steps: 30);
+        var generation = model.Generator.CreateGenerationTransformer(seedRows, steps: 30);
         var viaMlNet = ml.Data.CreateEnumerable<GeneratedRow>(generation.Transform(seedRows), reuseRowObject: false).ToList();
-        var direct = model.Generate(5, seed: 9, steps: 30);
+        var direct = model.Generator.Generate(5, new GenerationOptions { Seed = 9, Steps = 30 });
         static void Near(float[] a, float[] b) { Assert.Equal(a.Length, b.Length); for (int j = 0; j < a.Length; j++) Assert.Equal(a[j], b[j], 5); }
         for (int i = 0; i < 5; i++) Near(direct[i], viaMlNet[i].Generated);
         var generationPath = Path.Combine(_dir, "generation.zip");
@@ -347,7 +348,7 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         var again = ml.Data.CreateEnumerable<GeneratedRow>(reloadedGeneration.Transform(seedRows), reuseRowObject: false).ToList();
         for (int i = 0; i < 5; i++) Near(direct[i], again[i].Generated);
 
-        var generated = model.Generate(200, seed: 4, steps: 50);
+        var generated = model.Generator.Generate(200, new GenerationOptions { Seed = 4, Steps = 50 });
         Assert.All(generated, r => Assert.All(r, v => Assert.InRange(v, 0f, 1f)));
         model.ExportOnnx(Path.Combine(_dir, "export"));
         Assert.True(File.Exists(Path.Combine(_dir, "export", "generation.onnx")));

@@ -52,7 +52,7 @@ public sealed class ImageTests
         using var diffusion = model.LastTransformer;
         Assert.Equal(Side * Side, diffusion.Model.Network.Config.Dimension);
         Assert.Equal(network, diffusion.Model.Network.Config.Kind);
-        var generated = diffusion.Generate(20, seed: 1, steps: 40);
+        var generated = diffusion.Generator.Generate(20, new GenerationOptions { Seed = 1, Steps = 40 });
         // The likelihood graph runs for either network (the exact trace: 36 pixels).
         var pixels = VectorDataView.Create(ml, generated, Side * Side, "Pixels");
         Assert.All(diffusion.Transform(pixels).GetColumn<float>("BitsPerDimension"), v => Assert.True(float.IsFinite(v)));

@@ -1,0 +1,54 @@
+using ReflectedDiffusion.Sampling;
+
+namespace ReflectedDiffusion.ML;
+
+/// <summary>
+/// Options of <see cref="ReflectedDiffusionGenerator"/> (public fields with defaults, as ML.NET's options are); <c>rdiff
+/// sample</c> exposes each as a flag of the same name in kebab case. A generated row depends only on the model,
+/// <see cref="Sampler"/>, <see cref="Steps"/>, <see cref="Seed"/>, its index, label and guidance weight: never on the
+/// batch size or on which door (API or tool) asked for it.
+/// </summary>
+public sealed class GenerationOptions
+{
+    /// <summary>Default steps of <see cref="SamplerKind.OdeHeun"/>.</summary>
+    public const int DefaultHeunSteps = 100;
+    /// <summary>Default steps of <see cref="SamplerKind.ReflectedSde"/>.</summary>
+    public const int DefaultSdeSteps = 500;
+    /// <summary>Default predictor steps of <see cref="SamplerKind.PredictorCorrector"/>.</summary>
+    public const int DefaultPredictorCorrectorSteps = 250;
+
+    /// <summary>
+    /// The sampler: the probability-flow ODE by Heun's method (the default, and the one the ONNX generation graph
+    /// compiles), by adaptive RK45, the reverse reflected SDE, or predictor-corrector.
+    /// </summary>
+    public SamplerKind Sampler = SamplerKind.OdeHeun;
+    /// <summary>Steps of the fixed-step samplers; null takes the sampler's default (Heun 100, SDE 500, predictor-corrector 250). The adaptive ODE ignores it.</summary>
+    public int? Steps;
+    /// <summary>Seed of the run: row i uses the row seed of (Seed, i).</summary>
+    public ulong Seed;
+    /// <summary>Classifier-free guidance weight (conditional models; 0 is plain conditional sampling).</summary>
+    public double Guidance;
+    /// <summary>Rows integrated together (memory against speed; the rows do not depend on it).</summary>
+    public int BatchSize = 1024;
+    /// <summary>Called as rows are generated with (rows done, rows in all).</summary>
+    public Action<long, long>? Progress;
+    /// <summary>Cancels between sampler steps.</summary>
+    public CancellationToken CancellationToken;
+
+    /// <summary>The steps the chosen sampler takes.</summary>
+    public int StepsToTake => Steps ?? Sampler switch
+    {
+        SamplerKind.ReflectedSde => DefaultSdeSteps,
+        SamplerKind.PredictorCorrector => DefaultPredictorCorrectorSteps,
+        _ => DefaultHeunSteps,
+    };
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Sampler)) throw new ArgumentOutOfRangeException(nameof(Sampler), Sampler, "Sampler is not a known sampler.");
+        if (Steps is <= 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be positive.");
+        if (!double.IsFinite(Guidance)) throw new ArgumentOutOfRangeException(nameof(Guidance), Guidance, "Guidance must be finite.");
+        if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be positive.");
+    }
+}

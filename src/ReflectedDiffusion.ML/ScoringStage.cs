@@ -1,0 +1,76 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReflectedDiffusion.Onnx;
+
+namespace ReflectedDiffusion.ML;
+
+/// <summary>
+/// The scoring stage in ML.NET terms: the column names and types it adds, the schema checks, the compiled likelihood
+/// graph and the chain of ML.NET's own stages that runs it (OnnxTransformer, a registered scalar mapping, column
+/// dropping), to which saving is delegated so that <c>mlContext.Model.Load</c> needs nothing of this library's types.
+/// </summary>
+internal static class ScoringStage
+{
+    public const string LogLikelihoodColumn = ReflectedDiffusionColumns.LogLikelihood;
+    public const string BitsPerDimensionColumn = ReflectedDiffusionColumns.BitsPerDimension;
+    // The graph's per-row outputs as ML.NET's OnnxTransformer gives them (vectors of length one), before the scalar mapping.
+    public const string LogLikelihoodVectorColumn = "LogLikelihood.Vector";
+    public const string BitsPerDimensionVectorColumn = "BitsPerDimension.Vector";
+
+    /// <summary>The size of the feature column: it must be a known-size vector of Single.</summary>
+    public static int FeatureSize(DataViewSchema schema, string column)
+    {
+        var col = schema.GetColumnOrNull(column) ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Feature column '{column}' not found.");
+        if (col.Type is not VectorDataViewType { ItemType: NumberDataViewType t } vector || t != NumberDataViewType.Single)
+            throw new InvalidOperationException($"Feature column '{column}' must be a vector of Single; found {col.Type}.");
+        if (!vector.IsKnownSize)
+            throw new InvalidOperationException($"Feature column '{column}' must be a vector of known size; its size is unknown.");
+        return vector.Size;
+    }
+
+    /// <summary>Checks the feature (and label) columns of a schema shape before training; returns the shape with the score columns added.</summary>
+    public static SchemaShape OutputShape(SchemaShape input, string featureColumn, string? labelColumn)
+    {
+        var found = input.Where(c => c.Name == featureColumn).ToList();
+        if (found.Count == 0) throw new ArgumentOutOfRangeException(nameof(input), $"Feature column '{featureColumn}' not found.");
+        var col = found[^1];
+        if (col.Kind != SchemaShape.Column.VectorKind.Vector || col.ItemType != NumberDataViewType.Single)
+            throw new InvalidOperationException($"Feature column '{featureColumn}' must be a known-size vector of Single; found {col.Kind} of {col.ItemType}.");
+        if (labelColumn is not null)
+        {
+            var labels = input.Where(c => c.Name == labelColumn).ToList();
+            if (labels.Count == 0) throw new ArgumentOutOfRangeException(nameof(input), $"Label column '{labelColumn}' not found.");
+            var l = labels[^1];
+            bool integer = l.ItemType == NumberDataViewType.Int32 || l.ItemType == NumberDataViewType.Int64 || l.ItemType == NumberDataViewType.Single;
+            if (l.Kind != SchemaShape.Column.VectorKind.Scalar || !(l.IsKey || integer))
+                throw new InvalidOperationException($"Label column '{labelColumn}' must be a scalar key or integer column; found {l.Kind} of {l.ItemType}. Map text labels with MapValueToKey first.");
+        }
+        var added = new HashSet<string> { LogLikelihoodColumn, BitsPerDimensionColumn };
+        return new SchemaShape(input.Where(c => !added.Contains(c.Name)).Concat(ScalarSingleColumns.Value));
+    }
+
+    // SchemaShape.Column has no public constructor: the columns come from the output shape of the (stateless) scalar mapping.
+    private static readonly Lazy<SchemaShape.Column[]> ScalarSingleColumns = new(() =>
+        new MLContext().Transforms.CustomMapping<NoInput, LikelihoodScalars>((_, _) => { }, contractName: null)
+            .GetOutputSchema(new SchemaShape([])).ToArray());
+
+    private sealed class NoInput;
+
+    /// <summary>Compiles the likelihood graph of a trained model as the options describe it.</summary>
+    public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options)
+    {
+        int probes = options.LikelihoodProbes ?? (model.Network.Config.Dimension <= 64 ? 0 : 16);
+        return LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
+            foldSteps: options.FoldLikelihoodFlow);
+    }
+
+    /// <summary>The chain of ML.NET stages that runs <paramref name="graph"/> on <paramref name="featureColumn"/> and adds the scalar columns.</summary>
+    public static IEstimator<ITransformer> Chain(MLContext ml, byte[] graph, string featureColumn, (int? GpuDeviceId, bool FallbackToCpu) device)
+        => ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [featureColumn], new MemoryStream(graph), device.GpuDeviceId, device.FallbackToCpu)
+            .Append(ml.Transforms.CustomMapping<LikelihoodVectors, LikelihoodScalars>(LikelihoodScalarsFactory.Map, LikelihoodScalarsFactory.ContractName))
+            .Append(ml.Transforms.DropColumns(LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn));
+
+    /// <summary>A batched session over the graph, with the graph's input and output names.</summary>
+    public static OnnxScorer Scorer(byte[] graph, int dimension, string featureColumn, (int? GpuDeviceId, bool FallbackToCpu) device)
+        => new(graph, dimension, device.GpuDeviceId, device.FallbackToCpu, featureColumn, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn);
+}
