@@ -1,4 +1,5 @@
 using ReflectedDiffusion.Networks;
+using TorchSharp.Modules;
 
 namespace ReflectedDiffusion.Onnx;
 
@@ -11,7 +12,7 @@ internal sealed partial class NetworkGraph
     // An activation, its tangent (null when none is carried) and its static shape.
     private readonly record struct Feature(string Value, string? Tangent, int Channels, int Height, int Width);
 
-    private (string Raw, string? Tangent) UNetBody(GraphBuilder g, string centred, string? tangent, string emb, int k)
+    private (string Raw, string? Tangent) UNetBody(GraphBuilder g, UNet unet, string centred, string? tangent, string emb, int k)
     {
         var cfg = _config;
         var x = g.OpWith("Reshape", [centred, Ints(-1, cfg.Channels, cfg.Height, cfg.Width)], []);
@@ -23,18 +24,17 @@ internal sealed partial class NetworkGraph
             tx = g.OpWith("Reshape", [rows, Ints(k, -1, cfg.Channels, cfg.Height, cfg.Width)], []);
         }
         var e = g.Silu(emb);
-        var h = Conv(g, "_stem", new Feature(x, tx, cfg.Channels, cfg.Height, cfg.Width), k);
+        var h = Conv(g, unet.Stem, new Feature(x, tx, cfg.Channels, cfg.Height, cfg.Width), k);
         var skips = new Stack<Feature>();
         skips.Push(h);
-        int downBlocks = cfg.ChannelMultipliers.Length * cfg.ResBlocksPerLevel;
-        for (int i = 0; i < downBlocks; i++)
+        for (int i = 0; i < unet.Down.Count; i++)
         {
             if (i > 0 && i % cfg.ResBlocksPerLevel == 0) h = Pool(g, h, k);
-            h = Block(g, $"_down.{i}", h, e, k);
+            h = Block(g, unet.Down[i], h, e, k);
             skips.Push(h);
         }
-        for (int i = 0; i < 2; i++) h = Block(g, $"_middle.{i}", h, e, k);
-        for (int i = 0; skips.Count > 0; i++)
+        foreach (var block in unet.Middle) h = Block(g, block, h, e, k);
+        foreach (var block in unet.Up)
         {
             var skip = skips.Pop();
             if (skip.Height != h.Height) h = Upsample(g, h, k);
@@ -42,22 +42,22 @@ internal sealed partial class NetworkGraph
                 g.OpWith("Concat", [h.Value, skip.Value], [GraphBuilder.Int("axis", 1)]),
                 h.Tangent is null ? null : g.OpWith("Concat", [h.Tangent, skip.Tangent!], [GraphBuilder.Int("axis", 2)]),
                 h.Channels + skip.Channels, h.Height, h.Width);
-            h = Block(g, $"_up.{i}", joined, e, k);
+            h = Block(g, block, joined, e, k);
         }
-        var o = Conv(g, "_head", Silu(g, Norm(g, "_headNorm", h, k)), k);
+        var o = Conv(g, unet.Head, Silu(g, Norm(g, unet.HeadNorm, h, k)), k);
         return (g.OpWith("Reshape", [o.Value, Ints(-1, cfg.Dimension)], []),
                 o.Tangent is null ? null : g.OpWith("Reshape", [o.Tangent, Ints(k, -1, cfg.Dimension)], []));
     }
 
     // GroupNorm, SiLU, conv, plus the projected embedding, GroupNorm, SiLU, conv; a 1x1 conv on the skip path when
     // the channel count changes.
-    private Feature Block(GraphBuilder g, string block, Feature x, string siluEmbedding, int k)
+    private Feature Block(GraphBuilder g, ResBlock block, Feature x, string siluEmbedding, int k)
     {
-        var h = Conv(g, block + "._c1", Silu(g, Norm(g, block + "._n1", x, k)), k);
-        var shift = g.OpWith("Unsqueeze", [Linear(g, block + "._emb", siluEmbedding), Ints(2, 3)], []);
+        var h = Conv(g, block.FirstConv, Silu(g, Norm(g, block.FirstNorm, x, k)), k);
+        var shift = g.OpWith("Unsqueeze", [Linear(g, block.EmbeddingProjection, siluEmbedding), Ints(2, 3)], []);
         h = h with { Value = g.Add(h.Value, shift) }; // the embedding does not depend on x: no tangent
-        h = Conv(g, block + "._c2", Silu(g, Norm(g, block + "._n2", h, k)), k);
-        var skip = HasWeight(block + "._skip._weight") ? Conv(g, block + "._skip", x, k) : x;
+        h = Conv(g, block.SecondConv, Silu(g, Norm(g, block.SecondNorm, h, k)), k);
+        var skip = block.SkipConv is { } skipConv ? Conv(g, skipConv, x, k) : x;
         return h with { Value = g.Add(h.Value, skip.Value), Tangent = h.Tangent is null ? null : g.Add(h.Tangent, skip.Tangent!) };
     }
 
@@ -65,13 +65,11 @@ internal sealed partial class NetworkGraph
         => a with { Value = g.Silu(a.Value), Tangent = a.Tangent is null ? null : SiluTangent(g, a.Value, a.Tangent) };
 
     // Same-padding convolution with Im2ColConv2d's weights [out, in * k * k] (the layout of Conv's [out, in, k, k]).
-    private Feature Conv(GraphBuilder g, string module, Feature x, int k)
+    private Feature Conv(GraphBuilder g, Im2ColConv2d conv, Feature x, int k)
     {
-        var bias = _weights[module + "._bias"];
-        int outChannels = (int)bias.shape[0];
-        int kernel = (int)System.Math.Round(System.Math.Sqrt(_weights[module + "._weight"].shape[1] / (double)x.Channels));
-        var w = Weight(module + "._weight", transpose: false, [outChannels, x.Channels, kernel, kernel]);
-        var b = Weight(module + "._bias", transpose: false, [outChannels]);
+        int outChannels = (int)conv.Weight.shape[0], kernel = conv.Kernel;
+        var w = Weight(conv.Weight, transpose: false, [outChannels, x.Channels, kernel, kernel]);
+        var b = Weight(conv.Bias, transpose: false, [outChannels]);
         var attributes = new[] { GraphBuilder.Ints("kernel_shape", kernel, kernel), GraphBuilder.Ints("pads", kernel / 2, kernel / 2, kernel / 2, kernel / 2) };
         // The tangent takes the linear part only: no bias.
         return MapImages(g, x, outChannels, x.Height, x.Width, k,
@@ -112,7 +110,7 @@ internal sealed partial class NetworkGraph
     }
 
     // GroupNorm: per row and group, xhat = (x - mean) / sqrt(var + eps); y = gamma xhat + beta per channel.
-    private Feature Norm(GraphBuilder g, string module, Feature x, int k)
+    private Feature Norm(GraphBuilder g, GroupNorm norm, Feature x, int k)
     {
         int groups = Networks.ResBlock.Groups(x.Channels);
         long perGroup = (long)x.Channels / groups * x.Height * x.Width;
@@ -120,8 +118,8 @@ internal sealed partial class NetworkGraph
         var centred = g.Sub(grouped, Mean(g, grouped, 2));
         var inverseStd = g.Op("Reciprocal", g.Op("Sqrt", g.Add(Mean(g, g.Mul(centred, centred), 2), Const("norm_eps", (float)Networks.ResBlock.NormEpsilon))));
         var xhat = g.Mul(centred, inverseStd);
-        var gamma = Weight(module + ".weight", transpose: false, [x.Channels, 1, 1]);
-        var beta = Weight(module + ".bias", transpose: false, [x.Channels, 1, 1]);
+        var gamma = Weight(norm.weight!, transpose: false, [x.Channels, 1, 1]);
+        var beta = Weight(norm.bias!, transpose: false, [x.Channels, 1, 1]);
         var y = g.Add(g.Mul(g.OpWith("Reshape", [xhat, Ints(-1, x.Channels, x.Height, x.Width)], []), gamma), beta);
         string? ty = null;
         if (x.Tangent is not null)

@@ -1,5 +1,6 @@
 using Onnx;
 using ReflectedDiffusion.Networks;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace ReflectedDiffusion.Onnx;
@@ -7,13 +8,16 @@ namespace ReflectedDiffusion.Onnx;
 /// <summary>
 /// Emits a trained score network into an ONNX graph, operator by operator as its TorchSharp forward computes it:
 /// s(x, sigma, label) = raw(2x - 1, embedding(sigma, label)) / sigma, for <see cref="ResidualMlp"/> and
-/// <see cref="UNet"/> bodies (the U-Net's layers are in NetworkGraph.UNet.cs).
+/// <see cref="UNet"/> bodies (the U-Net's layers are in NetworkGraph.UNet.cs). Layers are read through the
+/// networks' typed properties, never by parameter name, and every emitted graph is checked to use every parameter.
 /// </summary>
 internal sealed partial class NetworkGraph
 {
-    private readonly Dictionary<string, Tensor> _weights;
+    private readonly ScoreNetwork _network;
     private readonly ScoreNetworkConfig _config;
     private readonly Dictionary<string, string> _initializers = new();
+    // Per parameter (by reference), its initializer per layout (transposed, reshaped); the keys are what was consumed.
+    private readonly Dictionary<Tensor, Dictionary<string, string>> _weightInitializers = new(ReferenceEqualityComparer.Instance);
     private readonly GraphBuilder _root;
 
     /// <summary>Weights become initializers of <paramref name="root"/> (the outermost graph), so Loop bodies can read them.</summary>
@@ -21,10 +25,13 @@ internal sealed partial class NetworkGraph
     {
         if (network is not (ResidualMlp or UNet))
             throw new NotSupportedException($"ONNX export supports the ResidualMlp and UNet networks; {network.GetType().Name} is not supported.");
+        _network = network;
         _config = network.Config;
-        _weights = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32));
         _root = root;
     }
+
+    /// <summary>The parameters the emitted graph reads, by reference.</summary>
+    internal IReadOnlyCollection<Tensor> ConsumedParameters => _weightInitializers.Keys;
 
     /// <summary>
     /// The network alone, for checking a translation against TorchSharp: inputs <c>X</c> [N, d], <c>Sigma</c> [N, 1],
@@ -69,25 +76,40 @@ internal sealed partial class NetworkGraph
         var emb = Embedding(g, sigma, labels);
         var centred = g.Sub(g.Mul(x, Const("two", 2f)), Const("one", 1f));
         var tc = tangent is null ? null : g.Mul(tangent, Const("two", 2f));
-        var (raw, tRaw) = _config.Kind == NetworkKind.UNet ? UNetBody(g, centred, tc, emb, directions) : MlpBody(g, centred, tc, emb);
+        var (raw, tRaw) = _network switch
+        {
+            UNet unet => UNetBody(g, unet, centred, tc, emb, directions),
+            ResidualMlp mlp => MlpBody(g, mlp, centred, tc, emb),
+            _ => throw new System.Diagnostics.UnreachableException(),
+        };
+        EnsureEveryParameterConsumed();
         return (g.Div(raw, sigma), tRaw is null ? null : g.Div(tRaw, sigma));
     }
 
-    private (string Raw, string? Tangent) MlpBody(GraphBuilder g, string centred, string? tc, string emb)
+    // A parameter the compiler does not know would otherwise be dropped from the export without a word.
+    private void EnsureEveryParameterConsumed()
     {
-        var h = Linear(g, "_input", centred);
-        var th = tc is null ? null : LinearTangent(g, "_input", tc);
+        var missing = _network.named_parameters().Where(p => !_weightInitializers.ContainsKey(p.parameter)).Select(p => p.name).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException(
+                $"The ONNX compiler does not translate these parameters of the {_network.GetType().Name}: {string.Join(", ", missing)}.");
+    }
+
+    private (string Raw, string? Tangent) MlpBody(GraphBuilder g, ResidualMlp mlp, string centred, string? tc, string emb)
+    {
+        var h = Linear(g, mlp.InputLayer, centred);
+        var th = tc is null ? null : LinearTangent(g, mlp.InputLayer, tc);
         var e = g.Silu(emb);
-        for (int b = 0; b < _config.Blocks; b++)
+        foreach (var block in mlp.Blocks)
         {
-            var inner = g.Add(Linear(g, $"_blocks.{b}._l1", g.Silu(h)), Linear(g, $"_blocks.{b}._emb", e));
-            var tInner = th is null ? null : LinearTangent(g, $"_blocks.{b}._l1", SiluTangent(g, h, th));
-            var update = Linear(g, $"_blocks.{b}._l2", g.Silu(inner));
-            if (th is not null) th = g.Add(th, LinearTangent(g, $"_blocks.{b}._l2", SiluTangent(g, inner, tInner!)));
+            var inner = g.Add(Linear(g, block.First, g.Silu(h)), Linear(g, block.EmbeddingProjection, e));
+            var tInner = th is null ? null : LinearTangent(g, block.First, SiluTangent(g, h, th));
+            var update = Linear(g, block.Second, g.Silu(inner));
+            if (th is not null) th = g.Add(th, LinearTangent(g, block.Second, SiluTangent(g, inner, tInner!)));
             h = g.Add(h, update);
         }
-        var raw = Linear(g, "_output", g.Silu(h));
-        var tRaw = th is null ? null : LinearTangent(g, "_output", SiluTangent(g, h, th));
+        var raw = Linear(g, mlp.OutputLayer, g.Silu(h));
+        var tRaw = th is null ? null : LinearTangent(g, mlp.OutputLayer, SiluTangent(g, h, th));
         return (raw, tRaw);
     }
 
@@ -99,37 +121,41 @@ internal sealed partial class NetworkGraph
         return g.Mul(ta, derivative);
     }
 
-    private string LinearTangent(GraphBuilder g, string module, string t) => g.Op("MatMul", t, Weight(module + ".weight", transpose: true));
+    private string LinearTangent(GraphBuilder g, Linear layer, string t) => g.Op("MatMul", t, Weight(layer.weight, transpose: true));
 
     private string Embedding(GraphBuilder g, string sigma, string? labels)
     {
         var phase = g.Mul(g.Mul(g.Op("Log", sigma), Const("quarter", 0.25f)), FrequencyConst());
         var features = g.OpWith("Concat", [g.Op("Sin", phase), g.Op("Cos", phase)], [GraphBuilder.Int("axis", 1)]);
-        var e = Linear(g, "_embedding._l2", g.Silu(Linear(g, "_embedding._l1", features)));
-        if (_config.IsConditional)
+        var embedding = _network.Embedding;
+        var e = Linear(g, embedding.Second, g.Silu(Linear(g, embedding.First, features)));
+        if (embedding.LabelTable is { } labelTable)
         {
-            var table = Weight("_embedding._labels.weight", transpose: false);
+            var table = Weight(labelTable, transpose: false);
             var lab = labels ?? throw new ArgumentException("A conditional network needs a label input (use the null label for none).");
             e = g.Add(e, g.OpWith("Gather", [table, lab], [GraphBuilder.Int("axis", 0)]));
         }
         return e;
     }
 
-    private string Linear(GraphBuilder g, string module, string input)
-        => g.Add(g.Op("MatMul", input, Weight(module + ".weight", transpose: true)), Weight(module + ".bias", transpose: false));
-
-    private string Weight(string name, bool transpose, long[]? shape = null)
+    private string Linear(GraphBuilder g, Linear layer, string input)
     {
-        var key = name + (transpose ? "^T" : "") + (shape is null ? "" : "@" + string.Join('x', shape));
-        if (_initializers.TryGetValue(key, out var existing)) return existing;
-        if (!_weights.TryGetValue(name, out var w)) throw new InvalidOperationException($"The network has no weight '{name}'.");
-        using var t = transpose ? w.t().contiguous() : w.contiguous();
-        var init = _root.FloatTensor(t.data<float>().ToArray(), shape ?? t.shape);
-        _initializers[key] = init;
-        return init;
+        var product = g.Op("MatMul", input, Weight(layer.weight, transpose: true));
+        return layer.bias is null ? product : g.Add(product, Weight(layer.bias, transpose: false));
     }
 
-    private bool HasWeight(string name) => _weights.ContainsKey(name);
+    // A parameter as a float32 initializer of the outermost graph, optionally transposed or reshaped; one per layout.
+    private string Weight(Tensor parameter, bool transpose, long[]? shape = null)
+    {
+        if (!_weightInitializers.TryGetValue(parameter, out var layouts))
+            _weightInitializers[parameter] = layouts = new Dictionary<string, string>();
+        var layout = (transpose ? "T" : "") + (shape is null ? "" : "@" + string.Join('x', shape));
+        if (layouts.TryGetValue(layout, out var existing)) return existing;
+        using var scope = NewDisposeScope(); // the float32 CPU copies; the parameter itself predates the scope
+        var w = parameter.detach().cpu().to(float32);
+        var t = transpose ? w.t().contiguous() : w.contiguous();
+        return layouts[layout] = _root.FloatTensor(t.data<float>().ToArray(), shape ?? t.shape);
+    }
 
     // An int64 vector constant (shapes, axes) in the outermost graph.
     private string Ints(params long[] values)

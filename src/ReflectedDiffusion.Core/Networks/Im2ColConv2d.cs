@@ -34,6 +34,9 @@ public sealed class Im2ColConv2d : nn.Module<Tensor, Tensor>
     /// <summary>Bias [out, 1].</summary>
     public Parameter Bias => _bias;
 
+    /// <summary>The (odd) kernel size k; the layer pads by k / 2 on every side.</summary>
+    public int Kernel => _kernel;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {

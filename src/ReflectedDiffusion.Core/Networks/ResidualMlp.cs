@@ -22,6 +22,15 @@ public sealed class ResidualMlp : ScoreNetwork
         RegisterComponents();
     }
 
+    /// <summary>W_in: the input to the hidden width.</summary>
+    internal Linear InputLayer => _input;
+
+    /// <summary>The residual blocks, in order.</summary>
+    internal IReadOnlyList<MlpBlock> Blocks => _blocks.AsReadOnly();
+
+    /// <summary>W_out: the hidden width back to the input.</summary>
+    internal Linear OutputLayer => _output;
+
     /// <inheritdoc />
     protected override Tensor Raw(Tensor centred, Tensor embedding)
     {
@@ -43,6 +52,15 @@ internal sealed class MlpBlock : nn.Module<Tensor, Tensor, Tensor>
         _emb = nn.Linear(embeddingDim, width);
         RegisterComponents();
     }
+
+    /// <summary>W1, on silu(h).</summary>
+    internal Linear First => _l1;
+
+    /// <summary>W2, on silu(W1 silu(h) + W_e e); its output is added to h.</summary>
+    internal Linear Second => _l2;
+
+    /// <summary>W_e, on the activated embedding.</summary>
+    internal Linear EmbeddingProjection => _emb;
 
     public override Tensor forward(Tensor h, Tensor e)
         => h + _l2.forward(nn.functional.silu(_l1.forward(nn.functional.silu(h)) + _emb.forward(e)));

@@ -25,6 +25,9 @@ public abstract class ScoreNetwork : nn.Module<Tensor, Tensor, Tensor?, Tensor>,
     /// <summary>The configuration this network was built from.</summary>
     public ScoreNetworkConfig Config { get; }
 
+    /// <summary>The conditioning embedding (for the ONNX compiler, which reads layers by reference, not by name).</summary>
+    internal SigmaEmbedding Embedding => _embedding;
+
     /// <inheritdoc />
     public int Dimension => Config.Dimension;
 
@@ -79,6 +82,19 @@ internal sealed class SigmaEmbedding : nn.Module<Tensor, Tensor?, Tensor>
         if (numClasses > 0) _labels = nn.Embedding(numClasses + 1, dim);
         RegisterComponents();
     }
+
+    /// <summary>The first linear layer, on the sinusoidal features.</summary>
+    internal Linear First => _l1;
+
+    /// <summary>The second linear layer, after a SiLU.</summary>
+    internal Linear Second => _l2;
+
+    /// <summary>
+    /// The label table [classes + 1, dim] (the last row is the null label); null for unconditional networks. The
+    /// registered parameter, as parameters() yields it: TorchSharp's Embedding.weight wraps the native tensor anew
+    /// on every call, so it could not be matched by reference.
+    /// </summary>
+    internal Parameter? LabelTable => _labels?.parameters().Single();
 
     /// <summary>Geometric frequencies over log sigma in [-10, 2]: from one period over the whole range to a few per unit.</summary>
     internal static Tensor Frequencies(int dim, ScalarType dtype, Device? device = null)

@@ -56,6 +56,24 @@ public sealed class UNet : ScoreNetwork
         RegisterComponents();
     }
 
+    /// <summary>The first convolution, image channels to base channels.</summary>
+    internal Im2ColConv2d Stem => _stem;
+
+    /// <summary>The down-path blocks; a new level (after a 2x2 average pool) starts every ResBlocksPerLevel blocks.</summary>
+    internal IReadOnlyList<ResBlock> Down => _down.AsReadOnly();
+
+    /// <summary>The two blocks at the lowest resolution.</summary>
+    internal IReadOnlyList<ResBlock> Middle => _middle.AsReadOnly();
+
+    /// <summary>The up-path blocks, each on its input concatenated with one skip.</summary>
+    internal IReadOnlyList<ResBlock> Up => _up.AsReadOnly();
+
+    /// <summary>The GroupNorm before the head.</summary>
+    internal GroupNorm HeadNorm => _headNorm;
+
+    /// <summary>The last convolution, back to image channels.</summary>
+    internal Im2ColConv2d Head => _head;
+
     /// <inheritdoc />
     protected override Tensor Raw(Tensor centred, Tensor embedding)
     {
@@ -99,6 +117,24 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
         if (inChannels != outChannels) _skip = new Im2ColConv2d(inChannels, outChannels, 1);
         RegisterComponents();
     }
+
+    /// <summary>GroupNorm on the block input.</summary>
+    internal GroupNorm FirstNorm => _n1;
+
+    /// <summary>The first 3x3 convolution.</summary>
+    internal Im2ColConv2d FirstConv => _c1;
+
+    /// <summary>Projects the activated embedding to a per-channel shift.</summary>
+    internal Linear EmbeddingProjection => _emb;
+
+    /// <summary>GroupNorm after the shift.</summary>
+    internal GroupNorm SecondNorm => _n2;
+
+    /// <summary>The second 3x3 convolution.</summary>
+    internal Im2ColConv2d SecondConv => _c2;
+
+    /// <summary>The 1x1 convolution on the residual path when the channel count changes; null otherwise.</summary>
+    internal Im2ColConv2d? SkipConv => _skip;
 
     /// <summary>
     /// GroupNorm with its affine parameters set explicitly to (1, 0): TorchSharp 0.107's GroupNorm can leave them
