@@ -191,9 +191,9 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     {
         Directory.CreateDirectory(directory);
         var config = Model.Network.Config;
-        Training.TensorIO.WriteAtomically(Path.Combine(directory, "likelihood.onnx"), s => s.Write(LikelihoodGraphBytes));
+        IO.AtomicFile.Write(Path.Combine(directory, "likelihood.onnx"), s => s.Write(LikelihoodGraphBytes));
         var generation = GenerationGraph.Build(Model, generationSteps);
-        Training.TensorIO.WriteAtomically(Path.Combine(directory, "generation.onnx"), s => s.Write(generation));
+        IO.AtomicFile.Write(Path.Combine(directory, "generation.onnx"), s => s.Write(generation));
         var description = new
         {
             likelihood = new
@@ -218,7 +218,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
             classes = config.NumClasses,
         };
         var json = JsonSerializer.Serialize(description, new JsonSerializerOptions { WriteIndented = true });
-        Training.TensorIO.WriteAtomically(Path.Combine(directory, "model.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(json)));
+        IO.AtomicFile.Write(Path.Combine(directory, "model.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(json)));
     }
 
     private bool _disposed;
