@@ -19,8 +19,6 @@ public static class GenerationGraph
 {
     /// <summary>The opset the graphs use.</summary>
     public const int Opset = 18;
-    private const ulong Gamma = 0x9E3779B97F4A7C15UL, Gamma2 = 0xD1B54A32D192ED03UL;
-    private const ulong Mix1 = 0xBF58476D1CE4E5B9UL, Mix2 = 0x94D049BB133111EBUL;
 
     /// <summary>Builds the serialised ONNX model for <paramref name="model"/> with <paramref name="steps"/> Heun steps.</summary>
     public static byte[] Build(ScoreModel model, int steps, string seedName = "Seed", string outputName = "Generated",
@@ -42,7 +40,7 @@ public static class GenerationGraph
             guidance = guidanceName;
         }
 
-        var x0 = Uniform(g, g.Cast(seedName, DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);
+        var x0 = CounterNoiseGraph.Uniform(g, g.Cast(seedName, DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);
 
         // Loop body: one Heun step from t0 = 1 + i dt to t1 = t0 + dt, dt = -1/steps.
         double dt = -1.0 / steps;
@@ -88,26 +86,4 @@ public static class GenerationGraph
         }
         return b.Mul(SdeGraph.FlowFactor(b, sde, sigma), b.Cast(score, DataType.Double));
     }
-
-
-    // CounterNoise.Uniform in uint64: SplitMix64(seed * G2 + (base + column) * G), top 53 bits as a double in [0, 1).
-    private static string Uniform(GraphBuilder g, string seeds, long stream, long step, int columns)
-    {
-        ulong counterBase = unchecked((ulong)((stream * 1_000_003L + step) * columns));
-        var column = Enumerable.Range(1, columns).Select(j => unchecked(counterBase + (ulong)j)).ToArray();
-        var colTerm = g.Mul(g.UInt64(column), g.UInt64(Gamma));
-        var state = g.Add(g.Mul(seeds, g.UInt64(Gamma2)), colTerm);
-        var z = Mix(g, state);
-        var top = ShiftRight(g, z, 11);
-        return g.Mul(g.Cast(top, DataType.Double), g.Double(1.0 / (1L << 53)));
-    }
-
-    private static string Mix(GraphBuilder g, string z)
-    {
-        z = g.Mul(g.Op("BitwiseXor", z, ShiftRight(g, z, 30)), g.UInt64(Mix1));
-        z = g.Mul(g.Op("BitwiseXor", z, ShiftRight(g, z, 27)), g.UInt64(Mix2));
-        return g.Op("BitwiseXor", z, ShiftRight(g, z, 31));
-    }
-
-    private static string ShiftRight(GraphBuilder g, string z, ulong k) => g.OpWith("BitShift", [z, g.UInt64(k)], [GraphBuilder.Str("direction", "RIGHT")]);
 }
