@@ -25,7 +25,7 @@ public static class LikelihoodGraph
     /// Hutchinson's estimate with that many Rademacher probes, drawn once from <paramref name="probeSeed"/> and fixed
     /// along the trajectory (an unbiased estimate of the log-likelihood at a fraction of the cost for large d).
     /// With <paramref name="foldSteps"/> the state folds back into the box after every RK4 step (see
-    /// <see cref="Sampling.LikelihoodOptions.FoldIntoBox"/>).
+    /// <see cref="Density.LikelihoodOptions.FoldIntoBox"/>).
     /// </summary>
     public static byte[] Build(ScoreModel model, int steps, string inputName = "Features",
         string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0, bool foldSteps = false)

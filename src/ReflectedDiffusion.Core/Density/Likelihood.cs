@@ -1,8 +1,9 @@
+using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Sde;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ReflectedDiffusion.Sampling;
+namespace ReflectedDiffusion.Density;
 
 /// <summary>How the divergence of the probability-flow velocity is computed.</summary>
 public enum DivergenceMethod
