@@ -112,7 +112,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     // Compiles the likelihood graph of a trained model and fits the scoring chain on the input's schema.
     internal static ReflectedDiffusionTransformer Wrap(ScoreModel model, ReflectedDiffusionOptions options, IDataView input, IReadOnlyList<float> lossTrace)
     {
-        int probes = options.LikelihoodProbes ?? (model.Network.Config.Dimension <= 64 ? 0 : 16);
+        int probes = options.LikelihoodProbes ?? Density.DivergenceDefaults.ProbesFor(model.Network.Config.Dimension);
         var graph = LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
             foldSteps: options.FoldLikelihoodFlow);
         var ml = InferenceContext.Create();
