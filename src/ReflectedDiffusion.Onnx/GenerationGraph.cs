@@ -71,9 +71,8 @@ public static class GenerationGraph
     // dx/dt = -g(t)^2 s(x, sigma(t)) / 2 with the network evaluated in float; guided when conditional.
     private static string Velocity(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? label, string? guidance, int numClasses)
     {
-        var sigma = SdeGraph.Sigma(b, sde, t);
+        var (sf, flowScale) = SdeGraph.At(b, sde, t);
         var xf = b.Cast(x, DataType.Float);
-        var sf = SdeGraph.NetworkSigma(b, sigma);
         string score;
         if (label is null) score = net.Score(b, xf, sf, null);
         else
@@ -84,6 +83,6 @@ public static class GenerationGraph
             // (1 + w) s_c - w s_null = s_c + w (s_c - s_null)
             score = b.Add(conditional, b.Mul(guidance!, b.Sub(conditional, unconditional)));
         }
-        return b.Mul(SdeGraph.FlowFactor(b, sde, sigma), b.Cast(score, DataType.Double));
+        return SdeGraph.Velocity(b, flowScale, score);
     }
 }

@@ -114,14 +114,12 @@ public static class LikelihoodGraph
     // Returns (v [N, d], div v [N, 1]) in double for the velocity v = -g^2 s / 2.
     private static (string V, string Div) Dynamics(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? labels, string directions, int k, double traceWeight)
     {
-        var sigma = SdeGraph.Sigma(b, sde, t);
-        var scale = SdeGraph.FlowFactor(b, sde, sigma);
-        var sf = SdeGraph.NetworkSigma(b, sigma);
+        var (sf, scale) = SdeGraph.At(b, sde, t);
         var (score, tangent) = net.ScoreWithTangent(b, b.Cast(x, DataType.Float), sf, labels, directions, k);
         // Trace of the Jacobian: weight * sum_k u_k . (J u_k) over the directions u_k (exact for the identity's rows).
         var trace = b.OpWith("ReduceSum", [b.Mul(tangent, directions), b.Int64Vector(0, 2)], [GraphBuilder.Int("keepdims", 0)]);
         var div = b.Mul(b.OpWith("Unsqueeze", [b.Mul(b.Cast(trace, DataType.Double), b.Double(traceWeight)), b.Int64Vector(1)], []), scale);
-        return (b.Mul(b.Cast(score, DataType.Double), scale), div);
+        return (SdeGraph.Velocity(b, scale, score), div);
     }
 
     private static string Rk4Increment(GraphBuilder b, string k1, string k2, string k3, string k4, double h)
