@@ -60,10 +60,7 @@ public static class GenerationGraph
         body.Graph.Output.Add(GraphBuilder.Untyped("x_out", DataType.Double));
 
         var final = g.OpWith("Loop", [g.Int64(steps), "", x0], [GraphBuilder.GraphAttr("body", body.Graph)]);
-        var unit = g.Cast(final, DataType.Float);
-        var lower = g.FloatTensor(model.Bounds.Lower.Select(v => (float)v).ToArray(), [d]);
-        var width = g.FloatTensor(model.Bounds.Upper.Zip(model.Bounds.Lower, (h, l) => (float)(h - l)).ToArray(), [d]);
-        g.OpNamed("Add", [lower, g.Mul(unit, width)], [outputName]);
+        BoundsGraph.FromUnit(g, model.Bounds, g.Cast(final, DataType.Float), outputName);
         g.Output(outputName, DataType.Float, null, d);
         return g.ToModelBytes(Opset, "MLNetReflectedDiffusion");
     }

@@ -39,9 +39,7 @@ public static class LikelihoodGraph
         var net = new NetworkGraph(model.Network, g);
         g.Input(inputName, DataType.Float, null, d);
 
-        var lower = g.Double(model.Bounds.Lower);
-        var width = g.Double(model.Bounds.Upper.Zip(model.Bounds.Lower, (h, l) => h - l).ToArray());
-        var unit = g.Div(g.Sub(g.Cast(inputName, DataType.Double), lower), width);
+        var unit = BoundsGraph.ToUnit(g, model.Bounds, g.Cast(inputName, DataType.Double));
         var zeros = g.OpWith("ReduceSum", [g.Mul(unit, g.Double(0.0)), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 1)]); // [N, 1]
         // Tangent directions [K, 1, d], broadcast over the rows: the identity (exact trace) or Rademacher probes.
         var (directions, k) = Directions(d, probes, probeSeed);
