@@ -96,6 +96,7 @@ public sealed class BoxBounds
     {
         if (row.Length != Dimension || unit.Length != Dimension)
             throw new ArgumentException($"Expected rows of {Dimension} features; got {row.Length} in and {unit.Length} out.");
+        // Min/Max rather than Clamp: Max also turns -0 into +0, so the training data keep the bits they always had.
         for (int j = 0; j < row.Length; j++)
             unit[j] = System.Math.Min(1f, System.Math.Max(0f, (float)((row[j] - Lower[j]) / Width[j])));
     }
