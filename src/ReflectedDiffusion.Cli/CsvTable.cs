@@ -93,7 +93,7 @@ internal sealed class CsvTable
 
     /// <summary>Writes a CSV file atomically.</summary>
     public static void Write(string path, IReadOnlyList<string> header, IEnumerable<IEnumerable<string>> rows)
-        => Training.TensorIO.WriteAtomically(path, s =>
+        => IO.AtomicFile.Write(path, s =>
         {
             using var w = new StreamWriter(s, new UTF8Encoding(false), leaveOpen: true);
             w.WriteLine(string.Join(',', header.Select(Quote)));

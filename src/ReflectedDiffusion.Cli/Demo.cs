@@ -91,7 +91,7 @@ internal static class Demo
         foreach (var (set, count, (ll, bpd)) in likelihood)
             report.AppendLine($"| {set} | {count} | {ll.Average():F1} | {bpd.Average():F3} |");
         report.AppendLine().AppendLine($"Total time {total.Elapsed.TotalSeconds:F0} s. Files: model.zip (an ML.NET model file; `rdiff sample --model {outDir}/model.zip ...` uses it), samples/guidance-*/digit-*.png, report.md.");
-        Training.TensorIO.WriteAtomically(Path.Combine(outDir, "report.md"), s => s.Write(Encoding.UTF8.GetBytes(report.ToString())));
+        IO.AtomicFile.Write(Path.Combine(outDir, "report.md"), s => s.Write(Encoding.UTF8.GetBytes(report.ToString())));
         output.WriteLine();
         output.Write(report.ToString());
     }

@@ -71,6 +71,6 @@ internal static class Png
                     for (int ch = 0; ch < c; ch++)
                         pixels[((y0 + y) * width + x0 + x) * c + ch] = toByte(images[i][(ch * shape.Height + y / scale) * shape.Width + x / scale]);
         }
-        Training.TensorIO.WriteAtomically(path, s => Write(s, pixels, width, height, c));
+        IO.AtomicFile.Write(path, s => Write(s, pixels, width, height, c));
     }
 }

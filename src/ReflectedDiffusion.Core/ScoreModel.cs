@@ -33,7 +33,7 @@ public sealed class ScoreModel : IDisposable
     public BoxBounds Bounds { get; }
 
     /// <summary>Writes the model to a file atomically (temporary file, then rename).</summary>
-    public void Save(string path) => TensorIO.WriteAtomically(path, Save);
+    public void Save(string path) => IO.AtomicFile.Write(path, Save);
 
     /// <summary>Writes the model to a stream.</summary>
     public void Save(Stream stream)

@@ -45,14 +45,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         log.Info($"Training on {rows.Count} rows of {d} features from column '{_options.FeatureColumnName}'" +
                  (classes > 0 ? $", {classes} classes from '{_options.LabelColumnName}'" : "") +
                  $"; bounds {_options.Bounds} (per feature from [{bounds.Lower.Min():G4}, ...] to [{bounds.Upper.Max():G4}, ...]); {_options.NumberOfSteps} steps of batch {_options.BatchSize}.");
-        var unitRows = new float[rows.Count * (long)d];
-        for (int i = 0; i < rows.Count; i++)
-        {
-            bounds.Validate(rows[i], i);
-            for (int j = 0; j < d; j++) unitRows[(long)i * d + j] = (float)((rows[i][j] - bounds.Lower[j]) / (bounds.Upper[j] - bounds.Lower[j]));
-        }
-        // Rounding at the upper bound can land a hair above 1.
-        for (long k = 0; k < unitRows.LongLength; k++) unitRows[k] = System.Math.Min(1f, System.Math.Max(0f, unitRows[k]));
+        var unitRows = bounds.ToUnitRows(rows);
 
         var sde = new ReflectedVeSde(_options.SigmaMin, ReflectedVeSde.DefaultSigmaMax);
         var trainer = new ScoreTrainer(OptionsMapping.ToNetworkConfig(_options, d, classes), sde, OptionsMapping.ToTrainerOptions(_options, p =>

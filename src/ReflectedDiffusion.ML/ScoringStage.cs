@@ -59,7 +59,7 @@ internal static class ScoringStage
     /// <summary>Compiles the likelihood graph of a trained model as the options describe it.</summary>
     public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options)
     {
-        int probes = options.LikelihoodProbes ?? (model.Network.Config.Dimension <= 64 ? 0 : 16);
+        int probes = options.LikelihoodProbes ?? Density.DivergenceDefaults.ProbesFor(model.Network.Config.Dimension);
         return LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
             foldSteps: options.FoldLikelihoodFlow);
     }

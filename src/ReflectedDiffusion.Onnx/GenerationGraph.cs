@@ -27,8 +27,6 @@ public static class GenerationGraph
     public const string GuidanceInput = "Guidance";
     /// <summary>Default name of the output.</summary>
     public const string GeneratedOutput = "Generated";
-    private const ulong Gamma = 0x9E3779B97F4A7C15UL, Gamma2 = 0xD1B54A32D192ED03UL;
-    private const ulong Mix1 = 0xBF58476D1CE4E5B9UL, Mix2 = 0x94D049BB133111EBUL;
 
     /// <summary>Builds the serialised ONNX model for <paramref name="model"/> with <paramref name="steps"/> Heun steps.</summary>
     public static byte[] Build(ScoreModel model, int steps, string seedName = SeedInput, string outputName = GeneratedOutput,
@@ -50,7 +48,7 @@ public static class GenerationGraph
             guidance = guidanceName;
         }
 
-        var x0 = Uniform(g, g.Cast(seedName, DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);
+        var x0 = CounterNoiseGraph.Uniform(g, g.Cast(seedName, DataType.Uint64), Sampling.Sampler.PriorStream, 0, d);
 
         // Loop body: one Heun step from t0 = 1 + i dt to t1 = t0 + dt, dt = -1/steps.
         double dt = -1.0 / steps;
@@ -70,10 +68,7 @@ public static class GenerationGraph
         body.Graph.Output.Add(GraphBuilder.Untyped("x_out", DataType.Double));
 
         var final = g.OpWith("Loop", [g.Int64(steps), "", x0], [GraphBuilder.GraphAttr("body", body.Graph)]);
-        var unit = g.Cast(final, DataType.Float);
-        var lower = g.FloatTensor(model.Bounds.Lower.Select(v => (float)v).ToArray(), [d]);
-        var width = g.FloatTensor(model.Bounds.Upper.Zip(model.Bounds.Lower, (h, l) => (float)(h - l)).ToArray(), [d]);
-        g.OpNamed("Add", [lower, g.Mul(unit, width)], [outputName]);
+        BoundsGraph.FromUnit(g, model.Bounds, g.Cast(final, DataType.Float), outputName);
         g.Output(outputName, DataType.Float, null, d);
         return g.ToModelBytes(Opset, "MLNetReflectedDiffusion");
     }
@@ -81,9 +76,8 @@ public static class GenerationGraph
     // dx/dt = -g(t)^2 s(x, sigma(t)) / 2 with the network evaluated in float; guided when conditional.
     private static string Velocity(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? label, string? guidance, int numClasses)
     {
-        var sigma = SdeGraph.Sigma(b, sde, t);
+        var (sf, flowScale) = SdeGraph.At(b, sde, t);
         var xf = b.Cast(x, DataType.Float);
-        var sf = SdeGraph.NetworkSigma(b, sigma);
         string score;
         if (label is null) score = net.Score(b, xf, sf, null);
         else
@@ -94,28 +88,6 @@ public static class GenerationGraph
             // (1 + w) s_c - w s_null = s_c + w (s_c - s_null)
             score = b.Add(conditional, b.Mul(guidance!, b.Sub(conditional, unconditional)));
         }
-        return b.Mul(SdeGraph.FlowFactor(b, sde, sigma), b.Cast(score, DataType.Double));
+        return SdeGraph.Velocity(b, flowScale, score);
     }
-
-
-    // CounterNoise.Uniform in uint64: SplitMix64(seed * G2 + (base + column) * G), top 53 bits as a double in [0, 1).
-    private static string Uniform(GraphBuilder g, string seeds, long stream, long step, int columns)
-    {
-        ulong counterBase = unchecked((ulong)((stream * 1_000_003L + step) * columns));
-        var column = Enumerable.Range(1, columns).Select(j => unchecked(counterBase + (ulong)j)).ToArray();
-        var colTerm = g.Mul(g.UInt64(column), g.UInt64(Gamma));
-        var state = g.Add(g.Mul(seeds, g.UInt64(Gamma2)), colTerm);
-        var z = Mix(g, state);
-        var top = ShiftRight(g, z, 11);
-        return g.Mul(g.Cast(top, DataType.Double), g.Double(1.0 / (1L << 53)));
-    }
-
-    private static string Mix(GraphBuilder g, string z)
-    {
-        z = g.Mul(g.Op("BitwiseXor", z, ShiftRight(g, z, 30)), g.UInt64(Mix1));
-        z = g.Mul(g.Op("BitwiseXor", z, ShiftRight(g, z, 27)), g.UInt64(Mix2));
-        return g.Op("BitwiseXor", z, ShiftRight(g, z, 31));
-    }
-
-    private static string ShiftRight(GraphBuilder g, string z, ulong k) => g.OpWith("BitShift", [z, g.UInt64(k)], [GraphBuilder.Str("direction", "RIGHT")]);
 }

@@ -25,7 +25,7 @@ public static class LikelihoodGraph
     /// Hutchinson's estimate with that many Rademacher probes, drawn once from <paramref name="probeSeed"/> and fixed
     /// along the trajectory (an unbiased estimate of the log-likelihood at a fraction of the cost for large d).
     /// With <paramref name="foldSteps"/> the state folds back into the box after every RK4 step (see
-    /// <see cref="Sampling.LikelihoodOptions.FoldIntoBox"/>).
+    /// <see cref="Density.LikelihoodOptions.FoldIntoBox"/>).
     /// </summary>
     public static byte[] Build(ScoreModel model, int steps, string inputName = "Features",
         string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0, bool foldSteps = false)
@@ -39,9 +39,7 @@ public static class LikelihoodGraph
         var net = new NetworkGraph(model.Network, g);
         g.Input(inputName, DataType.Float, null, d);
 
-        var lower = g.Double(model.Bounds.Lower);
-        var width = g.Double(model.Bounds.Upper.Zip(model.Bounds.Lower, (h, l) => h - l).ToArray());
-        var unit = g.Div(g.Sub(g.Cast(inputName, DataType.Double), lower), width);
+        var unit = BoundsGraph.ToUnit(g, model.Bounds, g.Cast(inputName, DataType.Double));
         var zeros = g.OpWith("ReduceSum", [g.Mul(unit, g.Double(0.0)), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 1)]); // [N, 1]
         // Tangent directions [K, 1, d], broadcast over the rows: the identity (exact trace) or Rademacher probes.
         var (directions, k) = Directions(d, probes, probeSeed);
@@ -114,14 +112,12 @@ public static class LikelihoodGraph
     // Returns (v [N, d], div v [N, 1]) in double for the velocity v = -g^2 s / 2.
     private static (string V, string Div) Dynamics(GraphBuilder b, NetworkGraph net, ReflectedVeSde sde, string x, string t, string? labels, string directions, int k, double traceWeight)
     {
-        var sigma = SdeGraph.Sigma(b, sde, t);
-        var scale = SdeGraph.FlowFactor(b, sde, sigma);
-        var sf = SdeGraph.NetworkSigma(b, sigma);
+        var (sf, scale) = SdeGraph.At(b, sde, t);
         var (score, tangent) = net.ScoreWithTangent(b, b.Cast(x, DataType.Float), sf, labels, directions, k);
         // Trace of the Jacobian: weight * sum_k u_k . (J u_k) over the directions u_k (exact for the identity's rows).
         var trace = b.OpWith("ReduceSum", [b.Mul(tangent, directions), b.Int64Vector(0, 2)], [GraphBuilder.Int("keepdims", 0)]);
         var div = b.Mul(b.OpWith("Unsqueeze", [b.Mul(b.Cast(trace, DataType.Double), b.Double(traceWeight)), b.Int64Vector(1)], []), scale);
-        return (b.Mul(b.Cast(score, DataType.Double), scale), div);
+        return (SdeGraph.Velocity(b, scale, score), div);
     }
 
     private static string Rk4Increment(GraphBuilder b, string k1, string k2, string k3, string k4, double h)

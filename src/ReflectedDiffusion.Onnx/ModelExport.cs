@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ReflectedDiffusion.Training;
+using ReflectedDiffusion.IO;
 
 namespace ReflectedDiffusion.Onnx;
 
@@ -23,8 +23,8 @@ public static class ModelExport
         if (generationSteps <= 0) throw new ArgumentOutOfRangeException(nameof(generationSteps), generationSteps, "Steps must be positive.");
         Directory.CreateDirectory(directory);
         var config = model.Network.Config;
-        TensorIO.WriteAtomically(Path.Combine(directory, "likelihood.onnx"), s => s.Write(likelihoodGraph));
-        TensorIO.WriteAtomically(Path.Combine(directory, "generation.onnx"), s => s.Write(GenerationGraph.Build(model, generationSteps)));
+        AtomicFile.Write(Path.Combine(directory, "likelihood.onnx"), s => s.Write(likelihoodGraph));
+        AtomicFile.Write(Path.Combine(directory, "generation.onnx"), s => s.Write(GenerationGraph.Build(model, generationSteps)));
         static object Port(string name, string type, params object[] shape) => new { name, type, shape };
         var description = new
         {
@@ -46,6 +46,6 @@ public static class ModelExport
             classes = config.NumClasses,
         };
         var json = JsonSerializer.SerializeToUtf8Bytes(description, new JsonSerializerOptions { WriteIndented = true });
-        TensorIO.WriteAtomically(Path.Combine(directory, "model.json"), s => s.Write(json));
+        AtomicFile.Write(Path.Combine(directory, "model.json"), s => s.Write(json));
     }
 }

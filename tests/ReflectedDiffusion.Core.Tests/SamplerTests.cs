@@ -1,3 +1,4 @@
+using ReflectedDiffusion.Density;
 using ReflectedDiffusion.Evaluation;
 using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Sde;

@@ -115,6 +115,29 @@ public sealed class SdeTests
     }
 
     [Fact]
+    public void BoundsMapRowArraysToTheUnitBox()
+    {
+        var b = new BoxBounds([-1.0, 10.0], [3.0, 12.0]);
+        Assert.Equal([4.0, 2.0], b.Width);
+        Assert.Equal(new[] { 0f, 0f, 1f, 1f, 0.5f, 0.75f }, b.ToUnitRows([new[] { -1f, 10f }, new[] { 3f, 12f }, new[] { 1f, 11.5f }]));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => b.ToUnitRows([new[] { 0f, 11f }, new[] { 0f, 12.5f }]));
+        Assert.Contains("Row 1, feature 1", e.Message);
+    }
+
+    [Fact]
+    public void ProbabilityFlowVelocityIsMinusHalfGSquaredTimesTheScore()
+    {
+        var sde = new ReflectedVeSde(0.01, 5);
+        using var t = torch.linspace(0, 1, 1001, dtype: float64);
+        using var sigma = sde.Sigma(t);
+        using var gen = new Generator(3);
+        using var score = torch.randn(1001, 3, dtype: float64, generator: gen);
+        using var v = sde.ProbabilityFlowVelocity(score, sigma);
+        using var expected = -0.5 * sde.GSquared(t).unsqueeze(1) * score;
+        Assert.Equal(expected.data<double>().ToArray(), v.data<double>().ToArray());   // the same rounding: scaling by 2 and 1/2 is exact
+    }
+
+    [Fact]
     public void MixtureScoreMatchesFiniteDifferenceOfItsLogDensity()
     {
         var mix = new KernelMixture(new double[,] { { 0.0, 0.2 }, { 0.9, 1.0 }, { 0.5, 0.5 } }, [0.05, 0.1, 0.2], [1, 2, 1]);

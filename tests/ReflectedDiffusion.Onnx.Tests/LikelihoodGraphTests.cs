@@ -1,5 +1,5 @@
+using ReflectedDiffusion.Density;
 using ReflectedDiffusion.Networks;
-using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Sde;
 using ReflectedDiffusion.Training;
 

@@ -1,3 +1,4 @@
+using ReflectedDiffusion.Density;
 using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sampling;
 using ReflectedDiffusion.Sde;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ReflectedDiffusion.Density;
 using ReflectedDiffusion.Evaluation;
 using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sampling;

@@ -1,3 +1,4 @@
+using ReflectedDiffusion.Randomness;
 using ReflectedDiffusion.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,20 +8,22 @@ namespace ReflectedDiffusion.Sampling;
 /// <summary>
 /// Counter-based noise on tensors: every number is SplitMix64 of (row seed, stream, step, column), so a row's
 /// noise depends on its own seed only, never on the batch it sits in, its position or the thread. The same
-/// arithmetic (wrapping 64-bit multiply, logical shifts, xor) maps one to one onto ONNX uint64 operators.
+/// arithmetic (wrapping 64-bit multiply, logical shifts, xor) maps one to one onto ONNX uint64 operators; the
+/// constants and the counter layout live in <see cref="SplitMix64"/>.
 /// </summary>
 public static class CounterNoise
 {
-    private const long Gamma = unchecked((long)0x9E3779B97F4A7C15UL);
-    private const long Gamma2 = unchecked((long)0xD1B54A32D192ED03UL);
-    private const long Mix1 = unchecked((long)0xBF58476D1CE4E5B9UL);
-    private const long Mix2 = unchecked((long)0x94D049BB133111EBUL);
+    // torch has no uint64 arithmetic: the same bits as int64, where multiplication wraps identically.
+    private const long Gamma = unchecked((long)SplitMix64.Gamma);
+    private const long RowSeedMultiplier = unchecked((long)SplitMix64.RowSeedMultiplier);
+    private const long Mix1 = unchecked((long)SplitMix64.Mix1);
+    private const long Mix2 = unchecked((long)SplitMix64.Mix2);
 
     /// <summary>Per-row seeds for rows first..first+count-1 of a run seeded with <paramref name="seed"/>.</summary>
     public static Tensor RowSeeds(ulong seed, long first, long count)
     {
         var seeds = new long[count];
-        for (long i = 0; i < count; i++) seeds[i] = (long)CounterRng.Hash(seed, 0x5A3F1E, (ulong)(first + i));
+        for (long i = 0; i < count; i++) seeds[i] = (long)CounterRng.Hash(seed, SplitMix64.RowSeedSalt, (ulong)(first + i));
         return torch.tensor(seeds);
     }
 
@@ -28,9 +31,8 @@ public static class CounterNoise
     public static Tensor Bits(Tensor rowSeeds, long stream, long step, long columns)
     {
         using var scope = NewDisposeScope();
-        long counterBase = unchecked((stream * 1_000_003L + step) * columns);
-        var column = torch.arange(1, columns + 1, dtype: int64, device: rowSeeds.device) + counterBase;
-        var state = rowSeeds.to(int64).unsqueeze(1) * Gamma2 + column.unsqueeze(0) * Gamma;
+        var column = torch.arange(1, columns + 1, dtype: int64, device: rowSeeds.device) + SplitMix64.CounterBase(stream, step, columns);
+        var state = rowSeeds.to(int64).unsqueeze(1) * RowSeedMultiplier + column.unsqueeze(0) * Gamma;
         return Mix(state).MoveToOuterDisposeScope();
     }
 
@@ -38,8 +40,8 @@ public static class CounterNoise
     public static Tensor Uniform(Tensor rowSeeds, long stream, long step, long columns)
     {
         using var scope = NewDisposeScope();
-        var bits = ShiftRightLogical(Bits(rowSeeds, stream, step, columns), 11);
-        return (bits.to(float64) * (1.0 / (1L << 53))).MoveToOuterDisposeScope();
+        var bits = ShiftRightLogical(Bits(rowSeeds, stream, step, columns), SplitMix64.UniformShift);
+        return (bits.to(float64) * SplitMix64.UniformScale).MoveToOuterDisposeScope();
     }
 
     /// <summary>Standard normal numbers [B, columns] (float64) by Box-Muller on two uniform streams.</summary>
@@ -61,9 +63,9 @@ public static class CounterNoise
 
     private static Tensor Mix(Tensor z)
     {
-        z = (z ^ ShiftRightLogical(z, 30)) * Mix1;
-        z = (z ^ ShiftRightLogical(z, 27)) * Mix2;
-        return z ^ ShiftRightLogical(z, 31);
+        z = (z ^ ShiftRightLogical(z, SplitMix64.Shift1)) * Mix1;
+        z = (z ^ ShiftRightLogical(z, SplitMix64.Shift2)) * Mix2;
+        return z ^ ShiftRightLogical(z, SplitMix64.Shift3);
     }
 
     // torch shifts int64 arithmetically; mask off the copies of the sign bit.

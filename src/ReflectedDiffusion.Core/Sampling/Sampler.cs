@@ -139,15 +139,22 @@ public static class Sampler
         return x;
     }
 
-    /// <summary>Probability-flow velocity dx/dt = -g(t)^2 s(x, sigma(t)) / 2, optionally times the boundary bump.</summary>
+    /// <summary>
+    /// The probability-flow velocity (<see cref="ReflectedVeSde.ProbabilityFlowVelocity"/>) of the score at states x [B, d]
+    /// and times t [B], optionally times the reference's boundary bump.
+    /// </summary>
     internal static Tensor Velocity(IScoreFunction score, ReflectedVeSde sde, Tensor x, Tensor t, Tensor? labels, bool bump)
     {
         var sigma = sde.Sigma(t);
-        var v = -0.5 * sde.GSquared(t).unsqueeze(1) * ScoreAt(score, x, sigma, labels);
-        if (!bump) return v;
-        // b(x) = exp((4 - 1 / (0.25 - (0.5 - x)^2)) / 200): 1 at the centre, 0 at (and beyond) the faces.
+        var v = sde.ProbabilityFlowVelocity(ScoreAt(score, x, sigma, labels), sigma);
+        return bump ? v * BoundaryBump(x) : v;
+    }
+
+    // b(x) = exp((4 - 1 / (0.25 - (0.5 - x)^2)) / 200): 1 at the centre, 0 at (and beyond) the faces.
+    private static Tensor BoundaryBump(Tensor x)
+    {
         var q = (0.25 - (0.5 - x).pow(2)).clamp_min(1e-12);
-        return v * torch.exp((4 - 1 / q) / 200);
+        return torch.exp((4 - 1 / q) / 200);
     }
 
     /// <summary>Probability-flow ODE by Heun's method on the uniform t grid (a geometric sigma grid), folding after each step.</summary>

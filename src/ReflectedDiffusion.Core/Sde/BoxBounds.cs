@@ -25,7 +25,8 @@ public sealed class BoxBounds
         }
         Lower = lower.ToArray();
         Upper = upper.ToArray();
-        LogDensityOffset = -Lower.Zip(Upper, (lo, hi) => System.Math.Log(hi - lo)).Sum();
+        Width = Upper.Zip(Lower, (hi, lo) => hi - lo).ToArray();
+        LogDensityOffset = -Width.Sum(System.Math.Log);
     }
 
     /// <summary>The unit box [0,1]^d.</summary>
@@ -64,6 +65,8 @@ public sealed class BoxBounds
     public double[] Lower { get; }
     /// <summary>Upper bound per feature.</summary>
     public double[] Upper { get; }
+    /// <summary>hi - lo per feature: the scale of the map from the unit box.</summary>
+    public double[] Width { get; }
     /// <summary>Number of features.</summary>
     public int Dimension => Lower.Length;
     /// <summary>-sum(log(hi - lo)): add to a unit-box log-density to get the density in the user's units.</summary>
@@ -83,6 +86,35 @@ public sealed class BoxBounds
         using var scope = NewDisposeScope();
         var (lo, width) = Affine(u);
         return (lo + u * width).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Maps one row in the user's units to the unit box: (x - lo) / (hi - lo) in double, rounded to float and clamped
+    /// into [0, 1] (rounding at a face can land a hair outside).
+    /// </summary>
+    public void ToUnit(ReadOnlySpan<float> row, Span<float> unit)
+    {
+        if (row.Length != Dimension || unit.Length != Dimension)
+            throw new ArgumentException($"Expected rows of {Dimension} features; got {row.Length} in and {unit.Length} out.");
+        // Min/Max rather than Clamp: Max also turns -0 into +0, so the training data keep the bits they always had.
+        for (int j = 0; j < row.Length; j++)
+            unit[j] = System.Math.Min(1f, System.Math.Max(0f, (float)((row[j] - Lower[j]) / Width[j])));
+    }
+
+    /// <summary>
+    /// Checks every row (<see cref="Validate"/>) and maps it to the unit box (<see cref="ToUnit(ReadOnlySpan{float}, Span{float})"/>),
+    /// row-major [rows.Count * <see cref="Dimension"/>], e.g. for a training tensor.
+    /// </summary>
+    public float[] ToUnitRows(IReadOnlyList<float[]> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var unit = new float[rows.Count * (long)Dimension];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Validate(rows[i], i);
+            ToUnit(rows[i], unit.AsSpan(i * Dimension, Dimension));
+        }
+        return unit;
     }
 
     /// <summary>Throws naming the first row and feature that is not finite or lies outside the bounds.</summary>
@@ -105,7 +137,7 @@ public sealed class BoxBounds
         if (like.shape[^1] != Dimension)
             throw new ArgumentException($"Expected {Dimension} features on the last axis, got {like.shape[^1]}.");
         var lo = torch.tensor(Lower, dtype: like.dtype, device: like.device);
-        var width = torch.tensor(Upper.Zip(Lower, (h, l) => h - l).ToArray(), dtype: like.dtype, device: like.device);
+        var width = torch.tensor(Width, dtype: like.dtype, device: like.device);
         return (lo, width);
     }
 }

@@ -35,10 +35,15 @@ public sealed class ReflectedVeSde
     /// <summary>ln(sigma_max / sigma_min).</summary>
     public double LogRatio { get; }
 
+    private static readonly Arithmetic<double> Doubles = new((c, x) => c * x, (x, y) => x * y, System.Math.Exp);
+    private static readonly Arithmetic<Tensor> Tensors = new((c, x) => c * x, (x, y) => x * y, torch.exp);
+
     /// <summary>sigma(t).</summary>
-    public double Sigma(double t) => SigmaMin * System.Math.Exp(LogRatio * t);
+    public double Sigma(double t) => Sigma(t, Doubles);
     /// <summary>sigma(t), elementwise.</summary>
-    public Tensor Sigma(Tensor t) => SigmaMin * torch.exp(LogRatio * t);
+    public Tensor Sigma(Tensor t) => Sigma(t, Tensors);
+    /// <summary>sigma(t) = sigma_min exp(ln(sigma_max / sigma_min) t) in <paramref name="a"/>'s arithmetic.</summary>
+    internal T Sigma<T>(T t, Arithmetic<T> a) => a.Scale(SigmaMin, a.Exp(a.Scale(LogRatio, t)));
 
     /// <summary>Diffusion coefficient g(t).</summary>
     public double G(double t) => Sigma(t) * System.Math.Sqrt(2 * LogRatio);
@@ -47,6 +52,29 @@ public sealed class ReflectedVeSde
     {
         using var s = Sigma(t);
         return 2 * LogRatio * s * s;
+    }
+
+    /// <summary>
+    /// The probability-flow scale -g(t)^2 / 2 = -ln(sigma_max / sigma_min) sigma^2 at noise level sigma = sigma(t),
+    /// elementwise: the probability-flow ODE is dx/dt = scale * score (the reflection adds no drift inside the box).
+    /// </summary>
+    public Tensor ProbabilityFlowScale(Tensor sigma)
+    {
+        using var scope = NewDisposeScope();
+        return ProbabilityFlowScale(sigma, Tensors).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><see cref="ProbabilityFlowScale(Tensor)"/> in <paramref name="a"/>'s arithmetic.</summary>
+    internal T ProbabilityFlowScale<T>(T sigma, Arithmetic<T> a) => a.Multiply(a.Scale(-LogRatio, sigma), sigma);
+
+    /// <summary>
+    /// The probability-flow velocity dx/dt = -g(t)^2 / 2 * s for the score <paramref name="score"/> [B, d] evaluated
+    /// at the noise levels <paramref name="sigma"/> [B].
+    /// </summary>
+    public Tensor ProbabilityFlowVelocity(Tensor score, Tensor sigma)
+    {
+        using var scope = NewDisposeScope();
+        return (ProbabilityFlowScale(sigma).unsqueeze(1) * score).MoveToOuterDisposeScope();
     }
 
     /// <summary>The time at which the noise level is <paramref name="sigma"/>.</summary>

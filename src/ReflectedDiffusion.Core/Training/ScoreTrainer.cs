@@ -153,7 +153,7 @@ public sealed class ScoreTrainer
 
     private void SaveCheckpoint(string path, long step, ScoreNetwork network, ScoreNetwork ema, AdamOptimizer adam, TimeSampler times, List<float> trace)
     {
-        TensorIO.WriteAtomically(path, stream =>
+        IO.AtomicFile.Write(path, stream =>
         {
             using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             TensorIO.WriteHeader(w, CheckpointMagic, CheckpointVersion);

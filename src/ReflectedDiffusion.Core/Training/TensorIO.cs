@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace ReflectedDiffusion.Training;
 
 /// <summary>
-/// A small self-describing binary format for named tensors (float32, float64, int64), and atomic file writes:
-/// files are written to a temporary sibling and renamed, so a crash never leaves a half-written file.
+/// A small self-describing binary format for named tensors (float32, float64, int64). Files holding it are
+/// written with <see cref="IO.AtomicFile"/>.
 /// </summary>
 public static class TensorIO
 {
@@ -59,28 +59,6 @@ public static class TensorIO
         var a = new T[n];
         for (long i = 0; i < n; i++) a[i] = read();
         return a;
-    }
-
-    /// <summary>Writes a file through a temporary sibling and a rename, so readers never see a partial file.</summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                write(fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
     }
 
     internal static void WriteHeader(BinaryWriter w, string magic, int version)
