@@ -72,5 +72,8 @@ internal static class Workflow
 
     /// <summary>Log-likelihood (nats) and bits per dimension of rows, batched through the compiled likelihood graph.</summary>
     public static (float[] LogLikelihood, float[] BitsPerDimension) Score(ModelBundle bundle, IReadOnlyList<float[]> rows)
-        => bundle.Transformer.ScoreBatched(FeatureView(new MLContext(), rows, bundle.Info.Features.Length), batchSize: 256);
+    {
+        var (logLikelihood, bitsPerDimension) = bundle.Transformer.ScoreBatched(FeatureView(new MLContext(), rows, bundle.Info.Features.Length), batchSize: 256);
+        return (logLikelihood, bitsPerDimension);
+    }
 }

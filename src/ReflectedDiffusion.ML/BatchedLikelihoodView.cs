@@ -5,8 +5,8 @@ using ReflectedDiffusion.Onnx;
 namespace ReflectedDiffusion.ML;
 
 /// <summary>
-/// The output of <see cref="ReflectedDiffusionTransformer.Transform"/>: the input's columns plus <c>LogLikelihood</c> and
-/// <c>BitsPerDimension</c>, scored lazily in batches through one ONNX Runtime session instead of ML.NET's
+/// The output of <see cref="ReflectedDiffusionTransformer.Transform"/>: the input's columns plus <c>LogLikelihood</c>,
+/// <c>BitsPerDimension</c> and the anomaly score and predicted label, scored lazily in batches through one ONNX Runtime session instead of ML.NET's
 /// row-at-a-time OnnxTransformer (the same graph, so the same values).
 /// </summary>
 /// <remarks>
@@ -21,7 +21,7 @@ internal sealed class BatchedLikelihoodView : IDataView
     private readonly OnnxScorer _scorer;
     private readonly string _featureColumn;
     private readonly int _batchSize;
-    private readonly int _logLikelihood, _bitsPerDimension;
+    private readonly int _first; // index of the first added column
 
     /// <param name="input">The rows to score.</param>
     /// <param name="schema">The output schema: the input's columns, then the two scores (as the built-in chain gives it;
@@ -31,20 +31,23 @@ internal sealed class BatchedLikelihoodView : IDataView
     /// <param name="batchSize">Rows per session call.</param>
     public BatchedLikelihoodView(IDataView input, DataViewSchema schema, OnnxScorer scorer, string featureColumn, int batchSize)
     {
-        System.Diagnostics.Debug.Assert(HasExpectedLayout(input.Schema, schema), "the caller checks the layout");
+
         (_input, Schema, _scorer, _featureColumn, _batchSize) = (input, schema, scorer, featureColumn, batchSize);
-        (_logLikelihood, _bitsPerDimension) = (input.Schema.Count, input.Schema.Count + 1);
+        _first = input.Schema.Count;
     }
 
-    /// <summary>Whether <paramref name="output"/> is the input's columns, by name and type, followed by the two score columns.</summary>
-    public static bool HasExpectedLayout(DataViewSchema input, DataViewSchema output)
+    // The added columns in the order the chain adds them: log-likelihood, bits per dimension, score, predicted label.
+    private static readonly DataViewType[] AddedTypes = [NumberDataViewType.Single, NumberDataViewType.Single, NumberDataViewType.Single, BooleanDataViewType.Instance];
+
+    /// <summary>Whether <paramref name="output"/> is the input's columns, by name and type, followed by the added columns under <paramref name="names"/>.</summary>
+    public static bool HasExpectedLayout(DataViewSchema input, DataViewSchema output, IReadOnlyList<string> names)
     {
-        if (output.Count != input.Count + 2) return false;
+        if (output.Count != input.Count + AddedTypes.Length) return false;
         for (int i = 0; i < input.Count; i++)
             if (output[i].Name != input[i].Name || !output[i].Type.Equals(input[i].Type)) return false;
-        return output[input.Count].Name == ScoringStage.LogLikelihoodColumn
-            && output[input.Count + 1].Name == ScoringStage.BitsPerDimensionColumn
-            && output[input.Count].Type == NumberDataViewType.Single && output[input.Count + 1].Type == NumberDataViewType.Single;
+        for (int k = 0; k < AddedTypes.Length; k++)
+            if (output[input.Count + k].Name != names[k] || !output[input.Count + k].Type.Equals(AddedTypes[k])) return false;
+        return true;
     }
 
     public DataViewSchema Schema { get; }
@@ -54,7 +57,7 @@ internal sealed class BatchedLikelihoodView : IDataView
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
-        bool scores = needed.Contains(_logLikelihood) || needed.Contains(_bitsPerDimension);
+        bool scores = needed.Any(i => i >= _first);
         var rows = _input.GetRowCursor(_input.Schema.Where(c => needed.Contains(c.Index)));
         var lead = scores ? _input.GetRowCursor([_input.Schema[_featureColumn]]) : null;
         return new Cursor(this, rows, lead, needed);
@@ -70,7 +73,7 @@ internal sealed class BatchedLikelihoodView : IDataView
         private readonly DataViewRowCursor? _lead;
         private readonly FeatureReader? _features;
         private readonly HashSet<int> _active;
-        private float[] _logLikelihood = [], _bitsPerDimension = [];
+        private ScoredRows? _batch;
         private int _index = -1;
         private long _position = -1;
 
@@ -90,7 +93,7 @@ internal sealed class BatchedLikelihoodView : IDataView
         {
             if (!_rows.MoveNext()) return false;
             _position++;
-            if (_lead is not null && ++_index >= _logLikelihood.Length) ScoreNextBatch();
+            if (_lead is not null && ++_index >= (_batch?.LogLikelihood.Length ?? 0)) ScoreNextBatch();
             return true;
         }
 
@@ -98,20 +101,26 @@ internal sealed class BatchedLikelihoodView : IDataView
         {
             var features = _features!.ReadBatch(_view._batchSize);
             if (features.Length == 0) throw new InvalidOperationException("The input view gave fewer rows to its second cursor than to its first; it must be repeatable.");
-            (_logLikelihood, _bitsPerDimension) = _view._scorer.Score(features);
+            _batch = _view._scorer.Score(features);
             _index = 0;
         }
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
             if (!IsColumnActive(column)) throw new InvalidOperationException($"Column '{column.Name}' is not active in this cursor.");
-            if (column.Index < _view._logLikelihood) return _rows.GetGetter<TValue>(_rows.Schema[column.Index]);
-            if (typeof(TValue) != typeof(float)) throw new InvalidOperationException($"Column '{column.Name}' is Single; asked for {typeof(TValue).Name}.");
-            var scores = column.Index == _view._logLikelihood ? (Func<float[]>)(() => _logLikelihood) : () => _bitsPerDimension;
-            ValueGetter<float> getter = (ref float value) =>
+            if (column.Index < _view._first) return _rows.GetGetter<TValue>(_rows.Schema[column.Index]);
+            int added = column.Index - _view._first;
+            return added == 3 ? Getter<TValue, bool>(column, b => b.PredictedLabel!)
+                : Getter<TValue, float>(column, added switch { 0 => b => b.LogLikelihood, 1 => b => b.BitsPerDimension, _ => b => b.Score! });
+        }
+
+        private ValueGetter<TValue> Getter<TValue, TColumn>(DataViewSchema.Column column, Func<ScoredRows, TColumn[]> values)
+        {
+            if (typeof(TValue) != typeof(TColumn)) throw new InvalidOperationException($"Column '{column.Name}' is {typeof(TColumn).Name}; asked for {typeof(TValue).Name}.");
+            ValueGetter<TColumn> getter = (ref TColumn value) =>
             {
-                if (_index < 0) throw new InvalidOperationException("The cursor is not on a row.");
-                value = scores()[_index];
+                if (_index < 0 || _batch is null) throw new InvalidOperationException("The cursor is not on a row.");
+                value = values(_batch)[_index];
             };
             return (ValueGetter<TValue>)(Delegate)getter;
         }

@@ -3,13 +3,17 @@ using Microsoft.ML.Transforms;
 
 namespace ReflectedDiffusion.ML;
 
-/// <summary>Names of the columns the fitted transformer adds.</summary>
+/// <summary>Default names of the columns the fitted transformer adds.</summary>
 public static class ReflectedDiffusionColumns
 {
-    /// <summary>Log-likelihood in nats, in the user's units (scalar <see cref="float"/>).</summary>
+    /// <summary>Log-likelihood in nats, in the user's units (scalar <see cref="float"/>; minus infinity outside the bounds).</summary>
     public const string LogLikelihood = "LogLikelihood";
     /// <summary>Bits per dimension, -LogLikelihood / (d ln 2) (scalar <see cref="float"/>).</summary>
     public const string BitsPerDimension = "BitsPerDimension";
+    /// <summary>Anomaly score (scalar <see cref="float"/>, higher = more anomalous, finite for every row).</summary>
+    public const string Score = "Score";
+    /// <summary>Predicted anomaly (scalar <see cref="bool"/>: the score lies above the fitted threshold).</summary>
+    public const string PredictedLabel = "PredictedLabel";
 }
 
 /// <summary>The ONNX graph's per-row outputs as ML.NET reads them: vectors of length one.</summary>
@@ -22,6 +26,14 @@ public sealed class LikelihoodVectors
     /// <summary>Bits per dimension, as a one-element vector.</summary>
     [ColumnName(ScoringStage.BitsPerDimensionVectorColumn), VectorType(1)]
     public float[] BitsPerDimension = [];
+
+    /// <summary>Anomaly score, as a one-element vector.</summary>
+    [ColumnName(ScoringStage.ScoreVectorColumn), VectorType(1)]
+    public float[] Score = [];
+
+    /// <summary>Predicted anomaly, as a one-element vector.</summary>
+    [ColumnName(ScoringStage.PredictedLabelVectorColumn), VectorType(1)]
+    public bool[] PredictedLabel = [];
 }
 
 /// <summary>The scalar columns the transformer adds, which evaluators and prediction engines take as they are.</summary>
@@ -32,6 +44,12 @@ public sealed class LikelihoodScalars
 
     /// <summary>-LogLikelihood / (d ln 2).</summary>
     public float BitsPerDimension;
+
+    /// <summary>Anomaly score: negative log-likelihood per dimension, continued outside the bounds (finite for every row).</summary>
+    public float Score;
+
+    /// <summary>The score lies above the fitted threshold.</summary>
+    public bool PredictedLabel;
 }
 
 /// <summary>
@@ -41,14 +59,16 @@ public sealed class LikelihoodScalars
 [CustomMappingFactoryAttribute(ContractName)]
 public sealed class LikelihoodScalarsFactory : CustomMappingFactory<LikelihoodVectors, LikelihoodScalars>
 {
-    /// <summary>The contract name stored in model files.</summary>
-    public const string ContractName = "ReflectedDiffusion.LikelihoodScalars.v1";
+    /// <summary>The contract name stored in model files (v2: with the anomaly columns).</summary>
+    public const string ContractName = "ReflectedDiffusion.LikelihoodScalars.v2";
 
     /// <summary>The mapping itself.</summary>
     public static void Map(LikelihoodVectors input, LikelihoodScalars output)
     {
         output.LogLikelihood = input.LogLikelihood[0];
         output.BitsPerDimension = input.BitsPerDimension[0];
+        output.Score = input.Score[0];
+        output.PredictedLabel = input.PredictedLabel[0];
     }
 
     /// <inheritdoc />

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using TorchSharp;
+using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sde;
 using ReflectedDiffusion.Training;
 using static TorchSharp.torch;
@@ -29,8 +30,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     }
 
     /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-        => ScoringStage.OutputShape(inputSchema, _options.FeatureColumnName, _options.LabelColumnName);
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => ScoringStage.OutputShape(inputSchema, _options);
 
     /// <inheritdoc />
     public ReflectedDiffusionTransformer Fit(IDataView input)
@@ -45,21 +45,64 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         log.Info($"Training on {rows.Count} rows of {d} features from column '{_options.FeatureColumnName}'" +
                  (classes > 0 ? $", {classes} classes from '{_options.LabelColumnName}'" : "") +
                  $"; bounds {_options.Bounds} (per feature from [{bounds.Lower.Min():G4}, ...] to [{bounds.Upper.Max():G4}, ...]); {_options.NumberOfSteps} steps of batch {_options.BatchSize}.");
-        var unitRows = bounds.ToUnitRows(rows);
+        var data = new TrainingRows(bounds.ToUnitRows(rows), labels, classes, d);
 
-        var sde = new ReflectedVeSde(_options.SigmaMin, ReflectedVeSde.DefaultSigmaMax);
-        var trainer = new ScoreTrainer(OptionsMapping.ToNetworkConfig(_options, d, classes), sde, OptionsMapping.ToTrainerOptions(_options, p =>
+        double sigmaMin = _options.SigmaMin ?? ChooseSigmaMin(data, bounds, log);
+        var (network, lossTrace) = Train(data, sigmaMin, log);
+        var model = new ScoreModel(network, new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax), bounds);
+        log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
+        double threshold = _options.Threshold ?? AnomalyThreshold.FromTrainingRows(model, _options, rows, log);
+        return new ReflectedDiffusionTransformer(model, _options, threshold, input, lossTrace);
+    }
+
+    // Training rows in the unit box, row-major, with their class indices.
+    private sealed record TrainingRows(float[] Unit, long[]? Labels, int Classes, int Dimension)
+    {
+        public int Count => Unit.Length / Dimension;
+
+        public TrainingRows Subset(IReadOnlyList<int> indices) => this with
+        {
+            Unit = indices.SelectMany(i => Unit.AsSpan(i * Dimension, Dimension).ToArray()).ToArray(),
+            Labels = Labels is null ? null : indices.Select(i => Labels[i]).ToArray(),
+        };
+    }
+
+    private (ScoreNetwork Network, IReadOnlyList<float> LossTrace) Train(TrainingRows data, double sigmaMin, TrainingLog log)
+    {
+        var sde = new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax);
+        var trainer = new ScoreTrainer(OptionsMapping.ToNetworkConfig(_options, data.Dimension, data.Classes), sde, OptionsMapping.ToTrainerOptions(_options, p =>
         {
             log.Info($"Step {p.Step}/{p.TotalSteps}: loss {p.Loss:G5}, {p.SamplesPerSecond:F0} samples/s.");
             _options.Progress?.Invoke(p);
         }));
-        TrainingResult result;
-        using (var x = tensor(unitRows, [rows.Count, d]))
-        using (var y = labels is null ? null : tensor(labels))
-            result = trainer.Fit(new InMemoryTrainingSet(x, y, classes));
-        var model = new ScoreModel(result.Network.to(CPU), sde, bounds);
-        log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
-        return new ReflectedDiffusionTransformer(model, _options, input, result.LossTrace);
+        using var x = tensor(data.Unit, [data.Count, data.Dimension]);
+        using var y = data.Labels is null ? null : tensor(data.Labels);
+        var result = trainer.Fit(new InMemoryTrainingSet(x, y, data.Classes));
+        return (result.Network.to(CPU), result.LossTrace);
+    }
+
+    // The bandwidth by held-out likelihood: one network trained on 80% of the rows down to the smallest candidate covers
+    // every candidate (the network's time input is sigma, so the likelihood at bandwidth s integrates the same flow from
+    // sigma = s), and the other 20% pick the candidate under which they are most likely.
+    private double ChooseSigmaMin(TrainingRows data, BoxBounds bounds, TrainingLog log)
+    {
+        var candidates = _options.SigmaMinCandidates.Order().ToArray();
+        if (data.Count < BandwidthSelection.MinimumRows)
+        {
+            double fallback = candidates[candidates.Length / 2];
+            log.Info($"SigmaMin: {data.Count} rows are too few to hold some out; using the middle candidate {fallback:G3}.");
+            return fallback;
+        }
+        var (train, heldOut) = BandwidthSelection.Split(data.Count, _options.Seed);
+        log.Info($"SigmaMin: choosing among {string.Join(", ", candidates.Select(c => c.ToString("G3")))} by the likelihood of {heldOut.Count} held-out rows under a model of the other {train.Count}.");
+        var (network, _) = Train(data.Subset(train), candidates[0], log);
+        using var model = new ScoreModel(network, new ReflectedVeSde(candidates[0], ReflectedVeSde.DefaultSigmaMax), BoxBounds.Unit(data.Dimension));
+        var heldOutRows = data.Subset(heldOut).Unit;
+        var scores = candidates.Select(c => BandwidthSelection.MeanLogLikelihood(model, c, heldOutRows, _options)).ToArray();
+        double chosen = candidates[BandwidthSelection.Choose(scores)];
+        log.Info($"SigmaMin: held-out mean log-likelihood per candidate {string.Join(", ", scores.Select((v, i) => $"{candidates[i]:G3}: {v.Mean:F3} (se {v.StandardError:F3})"))}; " +
+                 $"chose {chosen:G3}, the widest within one standard error of the best.");
+        return chosen;
     }
 
     private BoxBounds Bounds(List<float[]> rows, int d)

@@ -75,10 +75,15 @@ public sealed class ReflectedDiffusionOptions
     public double[]? UpperBounds;
 
     /// <summary>
-    /// Smallest noise level: the reference's 1e-4 for likelihood models. It is also the bandwidth of the modelled
-    /// density: on small tabular sets a larger value (0.1 on the breast-cancer set) gives better anomaly scores.
+    /// Smallest noise level, which is also the bandwidth of the modelled density (in unit-box coordinates). Null (the
+    /// default) chooses it from the training rows alone: a model trained on 80% of them scores the other 20% at each
+    /// candidate of <see cref="SigmaMinCandidates"/>, the candidate with the highest held-out likelihood wins, and the
+    /// final model trains on all rows with it (training runs twice; the choice goes to the log). The reference uses
+    /// 1e-4 for image likelihoods and 0.01 for generation.
     /// </summary>
-    public double SigmaMin = 1e-4;
+    public double? SigmaMin;
+    /// <summary>The bandwidths <see cref="SigmaMin"/> = null chooses from (a geometric grid).</summary>
+    public double[] SigmaMinCandidates = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3];
     /// <summary>Fixed RK4 steps of the likelihood ODE in the compiled graph.</summary>
     public int LikelihoodSteps = 100;
     /// <summary>
@@ -88,12 +93,25 @@ public sealed class ReflectedDiffusionOptions
     /// </summary>
     public int? LikelihoodProbes;
     /// <summary>
-    /// Fold the likelihood ODE back into the box after every step. Rows far from the training data then score low
-    /// instead of running off (on the demo's digits: uniform noise -151 nats instead of +223, digits -88), at the
-    /// cost of first-order error where flows touch the faces. Worth turning on for anomaly detection on data unlike
-    /// the training set; off by default, as in the reference.
+    /// Fold the likelihood ODE back into the box after every step (the default). A learned score only nearly has the
+    /// reflected flow's zero normal velocity at the faces, so without the fold the flows of rows unlike the training data
+    /// can run off and diverge, scoring them as very likely: measured on a held-out anomaly test (AnomalyTests), the
+    /// area under the ROC curve of the anomaly score was 0.73 unfolded and 0.97 folded. The price is first-order error
+    /// where flows touch the faces (on the demo's digits -88.0 nats folded against -86.4 plain). The reference does not
+    /// fold: set false to reproduce it.
     /// </summary>
-    public bool FoldLikelihoodFlow;
+    public bool FoldLikelihoodFlow = true;
+    /// <summary>Name of the anomaly score column (Single, higher = more anomalous), as ML.NET's anomaly detectors name it.</summary>
+    public string ScoreColumnName = "Score";
+    /// <summary>Name of the predicted-label column (Boolean: the score lies above the threshold).</summary>
+    public string PredictedLabelColumnName = "PredictedLabel";
+    /// <summary>
+    /// The share of training rows the fitted threshold marks as anomalies (the threshold is this upper quantile of the
+    /// training rows' scores); ignored when <see cref="Threshold"/> is set.
+    /// </summary>
+    public double FalsePositiveRate = 0.01;
+    /// <summary>An explicit anomaly threshold on <see cref="ScoreColumnName"/>; null sets it at fit time from <see cref="FalsePositiveRate"/>.</summary>
+    public double? Threshold;
     /// <summary>Rows per ONNX Runtime call when the fitted transformer scores (its <c>Transform</c> computes in batches).</summary>
     public int ScoringBatchSize = 256;
     /// <summary>Seed of training (weights, batches, noise).</summary>
@@ -155,8 +173,15 @@ public sealed class ReflectedDiffusionOptions
         Require(BoundsMargin >= 0 && double.IsFinite(BoundsMargin), nameof(BoundsMargin), BoundsMargin, "must be a finite number not below 0");
         Require(Bounds != BoundsSource.Explicit || (LowerBounds is not null && UpperBounds is not null), nameof(Bounds), Bounds,
             "Explicit needs LowerBounds and UpperBounds");
-        Require(SigmaMin > 0 && SigmaMin < ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax, nameof(SigmaMin), SigmaMin,
-            $"must lie in (0, {ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax})");
+        static bool Bandwidth(double s) => s > 0 && s < ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax;
+        Require(SigmaMin is null || Bandwidth(SigmaMin.Value), nameof(SigmaMin), SigmaMin, $"must lie in (0, {ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax}) or be null (chosen from the data)");
+        Require(SigmaMinCandidates is { Length: > 0 } && SigmaMinCandidates.All(Bandwidth), nameof(SigmaMinCandidates),
+            SigmaMinCandidates is null ? null : string.Join(",", SigmaMinCandidates), $"must hold bandwidths in (0, {ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax})");
+        Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "must name a column");
+        Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName) && PredictedLabelColumnName != ScoreColumnName, nameof(PredictedLabelColumnName),
+            PredictedLabelColumnName, "must name a column other than ScoreColumnName");
+        Require(FalsePositiveRate > 0 && FalsePositiveRate < 1, nameof(FalsePositiveRate), FalsePositiveRate, "must lie in (0, 1)");
+        Require(Threshold is null || double.IsFinite(Threshold.Value), nameof(Threshold), Threshold, "must be finite or null");
         Require(LikelihoodSteps > 0, nameof(LikelihoodSteps), LikelihoodSteps, "must be positive");
         Require(LikelihoodProbes is null or >= 0, nameof(LikelihoodProbes), LikelihoodProbes, "must not be negative");
         Require(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "must be positive");

@@ -16,26 +16,30 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     private readonly ITransformer _inner;
     private readonly InferenceContext _context;
     private readonly string _featureColumn;
+    private readonly string[] _addedColumns;
     private readonly (int? GpuDeviceId, bool FallbackToCpu) _device;
     private readonly int _batchSize;
     private readonly Lazy<OnnxScorer> _scorer;
     private bool _disposed;
 
     /// <summary>
-    /// Compiles the likelihood graph of <paramref name="model"/> as <paramref name="options"/> say and fits the scoring
-    /// chain on the schema of <paramref name="input"/> (only its schema is read).
+    /// Compiles the likelihood graph of <paramref name="model"/> as <paramref name="options"/> say, predicting anomalies
+    /// above <paramref name="threshold"/>, and fits the scoring chain on the schema of <paramref name="input"/> (only its
+    /// schema is read).
     /// </summary>
-    internal ReflectedDiffusionTransformer(ScoreModel model, ReflectedDiffusionOptions options, IDataView input, IReadOnlyList<float> lossTrace)
+    internal ReflectedDiffusionTransformer(ScoreModel model, ReflectedDiffusionOptions options, double threshold, IDataView input, IReadOnlyList<float> lossTrace)
     {
         Model = model;
         LossTrace = lossTrace;
+        Threshold = threshold;
         _featureColumn = options.FeatureColumnName;
+        _addedColumns = [ScoringStage.LogLikelihoodColumn, ScoringStage.BitsPerDimensionColumn, options.ScoreColumnName, options.PredictedLabelColumnName];
         _device = options.InferenceDevice;
         _batchSize = options.ScoringBatchSize;
-        LikelihoodGraphBytes = ScoringStage.CompileGraph(model, options);
+        LikelihoodGraphBytes = ScoringStage.CompileGraph(model, options, threshold);
         _context = InferenceContext.Create();
-        _inner = ScoringStage.Chain(_context, LikelihoodGraphBytes, _featureColumn, _device).Fit(input);
-        _scorer = new Lazy<OnnxScorer>(() => ScoringStage.Scorer(LikelihoodGraphBytes, Model.Network.Config.Dimension, _featureColumn, _device));
+        _inner = ScoringStage.Chain(_context, LikelihoodGraphBytes, options).Fit(input);
+        _scorer = new Lazy<OnnxScorer>(() => ScoringStage.Scorer(Model, LikelihoodGraphBytes, _featureColumn, Threshold, _device));
         Generator = new ReflectedDiffusionGenerator(model, _context);
     }
 
@@ -44,7 +48,8 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// transformer, without training: the likelihood graph is compiled as <paramref name="options"/> describe it
     /// (<see cref="ReflectedDiffusionOptions.LikelihoodSteps"/>, probes, fold) for
     /// <see cref="ReflectedDiffusionOptions.FeatureColumnName"/>, with the options' devices; training options are
-    /// ignored. The transformer owns <paramref name="model"/> from then on.
+    /// ignored. The anomaly threshold is <see cref="ReflectedDiffusionOptions.Threshold"/> (without one, no row is
+    /// predicted anomalous: the threshold is fitted from training rows). The transformer owns <paramref name="model"/> from then on.
     /// </summary>
     public static ReflectedDiffusionTransformer FromScoreModel(ScoreModel model, ReflectedDiffusionOptions? options = null)
     {
@@ -52,8 +57,11 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         options ??= new ReflectedDiffusionOptions();
         options.Validate();
         var empty = VectorDataView.Create(new MLContext(), [], model.Network.Config.Dimension, options.FeatureColumnName);
-        return new ReflectedDiffusionTransformer(model, options, empty, []);
+        return new ReflectedDiffusionTransformer(model, options, options.Threshold ?? double.PositiveInfinity, empty, []);
     }
+
+    /// <summary>The anomaly threshold: rows whose score lies above it are predicted anomalous.</summary>
+    public double Threshold { get; }
 
     /// <summary>The trained model (EMA weights, SDE and bounds).</summary>
     public ScoreModel Model { get; }
@@ -89,7 +97,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckFeatures(input.Schema);
         var schema = _inner.GetOutputSchema(input.Schema);
-        return BatchedLikelihoodView.HasExpectedLayout(input.Schema, schema)
+        return BatchedLikelihoodView.HasExpectedLayout(input.Schema, schema, _addedColumns)
             ? new BatchedLikelihoodView(input, schema, _scorer.Value, _featureColumn, _batchSize)
             : _inner.Transform(input);
     }
@@ -98,27 +106,23 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Scores every row of <paramref name="input"/> eagerly, in batches of <paramref name="batchSize"/> rows, through a
-    /// session of its own on the given device; returns one value per row, in row order (equal to the
-    /// <c>LogLikelihood</c> and <c>BitsPerDimension</c> columns of <see cref="Transform"/>).
+    /// session of its own on the given device; returns one value per row and column, in row order (equal to the
+    /// columns of <see cref="Transform"/>; <c>var (logLikelihood, bitsPerDimension) = ...</c> takes the first two).
     /// </summary>
-    public (float[] LogLikelihood, float[] BitsPerDimension) ScoreBatched(IDataView input, int batchSize = 1024, int? gpuDeviceId = null, bool fallbackToCpu = true)
+    public ScoredRows ScoreBatched(IDataView input, int batchSize = 1024, int? gpuDeviceId = null, bool fallbackToCpu = true)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
         int d = CheckFeatures(input.Schema);
-        using var scorer = ScoringStage.Scorer(LikelihoodGraphBytes, d, _featureColumn, (gpuDeviceId, fallbackToCpu));
+        using var scorer = ScoringStage.Scorer(Model, LikelihoodGraphBytes, _featureColumn, Threshold, (gpuDeviceId, fallbackToCpu));
         var column = input.Schema[_featureColumn];
         using var cursor = input.GetRowCursor([column]);
         var reader = new FeatureReader(cursor, column, d);
-        var logp = new List<float>();
-        var bpd = new List<float>();
+        var batches = new List<ScoredRows>();
         for (var batch = reader.ReadBatch(batchSize); batch.Length > 0; batch = reader.ReadBatch(batchSize))
-        {
-            var (l, b) = scorer.Score(batch);
-            logp.AddRange(l);
-            bpd.AddRange(b);
-        }
-        return (logp.ToArray(), bpd.ToArray());
+            batches.Add(scorer.Score(batch));
+        return new ScoredRows([.. batches.SelectMany(b => b.LogLikelihood)], [.. batches.SelectMany(b => b.BitsPerDimension)],
+            [.. batches.SelectMany(b => b.Score!)], [.. batches.SelectMany(b => b.PredictedLabel!)]);
     }
 
     /// <summary>Writes likelihood.onnx, generation.onnx and model.json (their inputs and outputs, the bounds) to a folder, for use outside .NET.</summary>

@@ -16,6 +16,9 @@ internal static class ScoringStage
     // The graph's per-row outputs as ML.NET's OnnxTransformer gives them (vectors of length one), before the scalar mapping.
     public const string LogLikelihoodVectorColumn = "LogLikelihood.Vector";
     public const string BitsPerDimensionVectorColumn = "BitsPerDimension.Vector";
+    public const string ScoreVectorColumn = "Score.Vector";
+    public const string PredictedLabelVectorColumn = "PredictedLabel.Vector";
+    private static readonly string[] VectorColumns = [LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, ScoreVectorColumn, PredictedLabelVectorColumn];
 
     /// <summary>The size of the feature column: it must be a known-size vector of Single.</summary>
     public static int FeatureSize(DataViewSchema schema, string column)
@@ -29,8 +32,10 @@ internal static class ScoringStage
     }
 
     /// <summary>Checks the feature (and label) columns of a schema shape before training; returns the shape with the score columns added.</summary>
-    public static SchemaShape OutputShape(SchemaShape input, string featureColumn, string? labelColumn)
+    public static SchemaShape OutputShape(SchemaShape input, ReflectedDiffusionOptions options)
     {
+        string featureColumn = options.FeatureColumnName;
+        string? labelColumn = options.LabelColumnName;
         var found = input.Where(c => c.Name == featureColumn).ToList();
         if (found.Count == 0) throw new ArgumentOutOfRangeException(nameof(input), $"Feature column '{featureColumn}' not found.");
         var col = found[^1];
@@ -45,32 +50,51 @@ internal static class ScoringStage
             if (l.Kind != SchemaShape.Column.VectorKind.Scalar || !(l.IsKey || integer))
                 throw new InvalidOperationException($"Label column '{labelColumn}' must be a scalar key or integer column; found {l.Kind} of {l.ItemType}. Map text labels with MapValueToKey first.");
         }
-        var added = new HashSet<string> { LogLikelihoodColumn, BitsPerDimensionColumn };
-        return new SchemaShape(input.Where(c => !added.Contains(c.Name)).Concat(ScalarSingleColumns.Value));
+        // SchemaShape.Column has no public constructor: the added columns come from the output shape of the same stages
+        // with no input columns, which propagate shapes without running anything.
+        var added = Renames(new MLContext(), options).GetOutputSchema(
+            new MLContext().Transforms.CustomMapping<NoInput, LikelihoodScalars>((_, _) => { }, contractName: null).GetOutputSchema(new SchemaShape([]))).ToList();
+        var names = added.Select(c => c.Name).ToHashSet();
+        return new SchemaShape(input.Where(c => !names.Contains(c.Name)).Concat(added));
     }
-
-    // SchemaShape.Column has no public constructor: the columns come from the output shape of the (stateless) scalar mapping.
-    private static readonly Lazy<SchemaShape.Column[]> ScalarSingleColumns = new(() =>
-        new MLContext().Transforms.CustomMapping<NoInput, LikelihoodScalars>((_, _) => { }, contractName: null)
-            .GetOutputSchema(new SchemaShape([])).ToArray());
 
     private sealed class NoInput;
 
-    /// <summary>Compiles the likelihood graph of a trained model as the options describe it.</summary>
-    public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options)
+    // The scalar mapping names the anomaly columns Score and PredictedLabel; other names are a copy and a drop away.
+    private static IEstimator<ITransformer> Renames(MLContext ml, ReflectedDiffusionOptions options)
     {
-        int probes = options.LikelihoodProbes ?? Density.DivergenceDefaults.ProbesFor(model.Network.Config.Dimension);
-        return LikelihoodGraph.Build(model, options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
-            foldSteps: options.FoldLikelihoodFlow);
+        var renames = new[] { (From: ReflectedDiffusionColumns.Score, To: options.ScoreColumnName), (From: ReflectedDiffusionColumns.PredictedLabel, To: options.PredictedLabelColumnName) }
+            .Where(r => r.From != r.To).ToArray();
+        IEstimator<ITransformer> chain = new EstimatorChain<ITransformer>();
+        foreach (var (from, to) in renames) chain = chain.Append(ml.Transforms.CopyColumns(to, from));
+        var unused = renames.Select(r => r.From).Except(renames.Select(r => r.To)).ToArray();
+        return unused.Length == 0 ? chain : chain.Append(ml.Transforms.DropColumns(unused));
     }
 
-    /// <summary>The chain of ML.NET stages that runs <paramref name="graph"/> on <paramref name="featureColumn"/> and adds the scalar columns.</summary>
-    public static IEstimator<ITransformer> Chain(MLContext ml, byte[] graph, string featureColumn, (int? GpuDeviceId, bool FallbackToCpu) device)
-        => ml.Transforms.ApplyOnnxModel([LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn], [featureColumn], new MemoryStream(graph), device.GpuDeviceId, device.FallbackToCpu)
+    /// <summary>The graph's anomaly outputs for a threshold (the tail bandwidth is the model's smallest noise level).</summary>
+    public static LikelihoodGraph.AnomalyOutputs Anomaly(ScoreModel model, double threshold)
+        => new(ScoreVectorColumn, PredictedLabelVectorColumn, threshold, model.Sde.SigmaMin);
+
+    /// <summary>Compiles the likelihood graph of a trained model as the options describe it, predicting anomalies above <paramref name="threshold"/>.</summary>
+    public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options, double threshold, int? steps = null)
+    {
+        int probes = options.LikelihoodProbes ?? Density.DivergenceDefaults.ProbesFor(model.Network.Config.Dimension);
+        return LikelihoodGraph.Build(model, steps ?? options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
+            foldSteps: options.FoldLikelihoodFlow, anomaly: Anomaly(model, threshold));
+    }
+
+    /// <summary>The chain of ML.NET stages that runs <paramref name="graph"/> on the feature column and adds the scalar columns.</summary>
+    public static IEstimator<ITransformer> Chain(MLContext ml, byte[] graph, ReflectedDiffusionOptions options)
+    {
+        var (gpu, fallback) = options.InferenceDevice;
+        return ml.Transforms.ApplyOnnxModel(VectorColumns, [options.FeatureColumnName], new MemoryStream(graph), gpu, fallback)
             .Append(ml.Transforms.CustomMapping<LikelihoodVectors, LikelihoodScalars>(LikelihoodScalarsFactory.Map, LikelihoodScalarsFactory.ContractName))
-            .Append(ml.Transforms.DropColumns(LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn));
+            .Append(ml.Transforms.DropColumns(VectorColumns))
+            .Append(Renames(ml, options));
+    }
 
     /// <summary>A batched session over the graph, with the graph's input and output names.</summary>
-    public static OnnxScorer Scorer(byte[] graph, int dimension, string featureColumn, (int? GpuDeviceId, bool FallbackToCpu) device)
-        => new(graph, dimension, device.GpuDeviceId, device.FallbackToCpu, featureColumn, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn);
+    public static OnnxScorer Scorer(ScoreModel model, byte[] graph, string featureColumn, double threshold, (int? GpuDeviceId, bool FallbackToCpu) device)
+        => new(graph, model.Network.Config.Dimension, device.GpuDeviceId, device.FallbackToCpu, featureColumn, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn,
+            Anomaly(model, threshold));
 }

@@ -13,6 +13,14 @@ namespace ReflectedDiffusion.Onnx;
 /// <remarks>Input <c>Features</c> float [N, d] in the user's units; outputs <c>LogLikelihood</c> and <c>BitsPerDimension</c>, float [N].</remarks>
 public static class LikelihoodGraph
 {
+    /// <summary>
+    /// The anomaly outputs of a likelihood graph, in ML.NET's convention: <paramref name="ScoreName"/> (float [N], higher
+    /// is more anomalous: the negative log-likelihood per dimension, continued outside the bounds by a Gaussian tail of
+    /// <paramref name="TailBandwidth"/> in unit-box coordinates, so finite for every row) and
+    /// <paramref name="PredictedLabelName"/> (bool [N]: score above <paramref name="Threshold"/>).
+    /// </summary>
+    public sealed record AnomalyOutputs(string ScoreName, string PredictedLabelName, double Threshold, double TailBandwidth);
+
     /// <summary>Name of the log-likelihood output.</summary>
     public const string LogLikelihoodOutput = "LogLikelihood";
     /// <summary>Name of the bits-per-dimension output.</summary>
@@ -27,8 +35,14 @@ public static class LikelihoodGraph
     /// With <paramref name="foldSteps"/> the state folds back into the box after every RK4 step (see
     /// <see cref="Density.LikelihoodOptions.FoldIntoBox"/>).
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="anomaly"/> the graph also outputs an anomaly score and a predicted label (see
+    /// <see cref="AnomalyOutputs"/>); the flow then starts from each row clamped into the box, which for rows inside
+    /// the bounds is the row itself.
+    /// </remarks>
     public static byte[] Build(ScoreModel model, int steps, string inputName = "Features",
-        string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0, bool foldSteps = false)
+        string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0, bool foldSteps = false,
+        AnomalyOutputs? anomaly = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
@@ -40,6 +54,9 @@ public static class LikelihoodGraph
         g.Input(inputName, DataType.Float, null, d);
 
         var unit = BoundsGraph.ToUnit(g, model.Bounds, g.Cast(inputName, DataType.Double));
+        // The flow starts from the row clamped into the box (the row itself when it lies inside): rows outside then get
+        // the density at their nearest point of the box, which the anomaly score extends outwards.
+        var start = anomaly is null ? unit : g.Op("Clip", unit, g.Double(0.0), g.Double(1.0));
         var zeros = g.OpWith("ReduceSum", [g.Mul(unit, g.Double(0.0)), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 1)]); // [N, 1]
         // Tangent directions [K, 1, d], broadcast over the rows: the identity (exact trace) or Rademacher probes.
         var (directions, k) = Directions(d, probes, probeSeed);
@@ -71,34 +88,37 @@ public static class LikelihoodGraph
         body.Graph.Output.Add(GraphBuilder.Untyped("delta_out", DataType.Double));
 
         var loopOutputs = new[] { "x_final", "delta_final" };
-        g.OpNamed("Loop", [g.Int64(steps), "", unit, zeros], loopOutputs, GraphBuilder.GraphAttr("body", body.Graph));
+        g.OpNamed("Loop", [g.Int64(steps), "", start, zeros], loopOutputs, GraphBuilder.GraphAttr("body", body.Graph));
         // log p(x) = log p_1(x_1) (0: uniform) + integral of div v + log |d unit / d x|.
         var delta = g.OpWith("Reshape", ["delta_final", g.Int64Vector(-1)], []);
         var inside = g.Op("And", g.Op("GreaterOrEqual", unit, g.Double(0.0)), g.Op("LessOrEqual", unit, g.Double(1.0)));
         var rowInside = g.Op("Equal", g.OpWith("ReduceMin", [g.Cast(inside, DataType.Double), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]), g.Double(1.0));
-        var logp = g.Op("Where", rowInside, g.Add(delta, g.Double(ReflectedVeSde.PriorLogDensity + model.Bounds.LogDensityOffset)), g.Double(double.NegativeInfinity));
+        var logpAtStart = g.Add(delta, g.Double(ReflectedVeSde.PriorLogDensity + model.Bounds.LogDensityOffset));
+        var logp = g.Op("Where", rowInside, logpAtStart, g.Double(double.NegativeInfinity));
         g.OpNamed("Cast", [logp], [logLikelihoodName], GraphBuilder.Int("to", (long)DataType.Float));
         var bpd = g.Mul(logp, g.Double(-1.0 / (d * System.Math.Log(2))));
         g.OpNamed("Cast", [bpd], [bitsPerDimensionName], GraphBuilder.Int("to", (long)DataType.Float));
         g.Output(logLikelihoodName, DataType.Float, [null]);
         g.Output(bitsPerDimensionName, DataType.Float, [null]);
+        if (anomaly is not null) AddAnomalyOutputs(g, anomaly, unit, start, logpAtStart, d);
         return g.ToModelBytes(GenerationGraph.Opset, "MLNetReflectedDiffusion");
     }
 
-    /// <summary>
-    /// A graph with the same signature as <see cref="Build"/> whose outputs are zeros: for schema propagation before
-    /// a model exists.
-    /// </summary>
-    public static byte[] BuildSignature(string inputName, int dimension, string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput)
+    // Score = -(log p(clamped row) - |row - clamped row|^2 / (2 b^2)) / d in unit-box coordinates: the log-likelihood per
+    // dimension inside the box, continued outside by a Gaussian tail of bandwidth b, so it is finite everywhere and grows
+    // with the distance outside. A flow that did not give a finite value scores float.MaxValue (most anomalous).
+    private static void AddAnomalyOutputs(GraphBuilder g, AnomalyOutputs anomaly, string unit, string start, string logpAtStart, int d)
     {
-        var g = new GraphBuilder("reflected_diffusion_likelihood_signature");
-        g.Input(inputName, DataType.Float, null, dimension);
-        var zero = g.OpWith("ReduceSum", [g.Mul(inputName, g.Float(0f)), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]);
-        g.OpNamed("Identity", [zero], [logLikelihoodName]);
-        g.OpNamed("Identity", [zero], [bitsPerDimensionName]);
-        g.Output(logLikelihoodName, DataType.Float, [null]);
-        g.Output(bitsPerDimensionName, DataType.Float, [null]);
-        return g.ToModelBytes(GenerationGraph.Opset, "MLNetReflectedDiffusion");
+        var excess = g.Sub(unit, start);
+        var tail = g.OpWith("ReduceSum", [g.Mul(excess, excess), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]);
+        var extended = g.Sub(logpAtStart, g.Mul(tail, g.Double(0.5 / (anomaly.TailBandwidth * anomaly.TailBandwidth))));
+        var raw = g.Mul(extended, g.Double(-1.0 / d));
+        var finite = g.Op("Not", g.Op("Or", g.Op("IsNaN", raw), g.Op("IsInf", raw)));
+        var score = g.Op("Where", finite, g.Op("Clip", raw, g.Double(-float.MaxValue), g.Double(float.MaxValue)), g.Double(float.MaxValue));
+        g.OpNamed("Cast", [score], [anomaly.ScoreName], GraphBuilder.Int("to", (long)DataType.Float));
+        g.OpNamed("Greater", [score, g.Double(anomaly.Threshold)], [anomaly.PredictedLabelName]);
+        g.Output(anomaly.ScoreName, DataType.Float, [null]);
+        g.Output(anomaly.PredictedLabelName, DataType.Bool, [null]);
     }
 
     // The identity's rows (exact trace, K = d) or K Rademacher probes, row-major [K * d].

@@ -45,7 +45,7 @@ public sealed class ImageTests
         var model = ml.Transforms.ExtractPixels("Pixels", "Image", ImagePixelExtractingEstimator.ColorBits.Red, scaleImage: 1f / 255)
             .Append(ml.Transforms.ReflectedDiffusion(new ReflectedDiffusionOptions
             {
-                FeatureColumnName = "Pixels", NumberOfSteps = 500, BatchSize = 100, HiddenWidth = 64, Blocks = 2, LikelihoodSteps = 10, SigmaMin = 0.01, Seed = 4,
+                FeatureColumnName = "Pixels", Bounds = BoundsSource.Unit, NumberOfSteps = 500, BatchSize = 100, HiddenWidth = 64, Blocks = 2, LikelihoodSteps = 10, SigmaMin = 0.01, Seed = 4,
                 Network = network, ImageHeight = Side, ImageWidth = Side, BaseChannels = 8,
             }))
             .Fit(data);
