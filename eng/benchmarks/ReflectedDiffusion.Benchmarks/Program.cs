@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- samplers [samples]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring [rows]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- out-of-data [rdiff-demo/model.zip]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -20,7 +21,10 @@ switch (command)
     case "out-of-data":
         OutOfDataLikelihood.Run(args.Length > 1 ? args[1] : "rdiff-demo/model.zip");
         break;
+    case "anomaly":
+        AnomalyBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3, args.Length > 2 ? int.Parse(args[2]) : 1000);
+        break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip]");
+        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps]");
         break;
 }
