@@ -52,8 +52,9 @@ internal static class ScoringStage
         }
         // SchemaShape.Column has no public constructor: the added columns come from the output shape of the same stages
         // with no input columns, which propagate shapes without running anything.
-        var added = Renames(new MLContext(), options).GetOutputSchema(
-            new MLContext().Transforms.CustomMapping<NoInput, LikelihoodScalars>((_, _) => { }, contractName: null).GetOutputSchema(new SchemaShape([]))).ToList();
+        var ml = new MLContext();
+        var scalars = ml.Transforms.CustomMapping<NoInput, LikelihoodScalars>((_, _) => { }, contractName: null).GetOutputSchema(new SchemaShape([]));
+        var added = Renames(ml, options).GetOutputSchema(scalars).ToList();
         var names = added.Select(c => c.Name).ToHashSet();
         return new SchemaShape(input.Where(c => !names.Contains(c.Name)).Concat(added));
     }
