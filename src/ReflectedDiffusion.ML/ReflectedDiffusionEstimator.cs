@@ -117,7 +117,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
                 return b;
             default:
                 var observed = BoxBounds.FromData(rows);
-                var pad = observed.Upper.Zip(observed.Lower, (h, l) => _options.BoundsMargin * (h - l)).ToArray();
+                var pad = observed.Width.Select(w => _options.BoundsMargin * w).ToArray();
                 return new BoxBounds(observed.Lower.Select((l, j) => l - pad[j]).ToArray(), observed.Upper.Select((h, j) => h + pad[j]).ToArray());
         }
     }

@@ -260,7 +260,7 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
         var input = ml.Data.LoadFromEnumerable(rows);
         var scored = model.Transform(input);
         Assert.Equal(40, scored.GetRowCount());
-        Assert.Equal(["Features", "Id", "Name", "LogLikelihood", "BitsPerDimension"], scored.Schema.Select(c => c.Name));
+        Assert.Equal(["Features", "Id", "Name", "LogLikelihood", "BitsPerDimension", "Score", "PredictedLabel"], scored.Schema.Select(c => c.Name));
 
         // One session call over all rows gives the values the batches of 7 give, row for row.
         var (oneBatch, oneBatchBits) = model.ScoreBatched(input, batchSize: 1000);
@@ -276,6 +276,10 @@ public sealed class EstimatorTests(ITestOutputHelper output) : IDisposable
 
         // Cursors over part of the columns: the scores alone, and the other columns alone.
         Assert.Equal(back.Select(r => r.BitsPerDimension), scored.GetColumn<float>("BitsPerDimension"));
+        // The anomaly columns come from the same batches: Score is -LogLikelihood per dimension inside the box.
+        var anomaly = scored.GetColumn<float>("Score").ToArray();
+        for (int i = 0; i < rows.Count; i++) Assert.Equal(-back[i].LogLikelihood / 3, anomaly[i], 3);
+        Assert.Equal(anomaly.Select(s => s > model.Threshold), scored.GetColumn<bool>("PredictedLabel"));
         Assert.Equal(rows.Select(r => r.Name), scored.GetColumn<string>("Name"));
         using var cursor = scored.GetRowCursor([scored.Schema["Id"]]);
         Assert.False(cursor.IsColumnActive(scored.Schema["LogLikelihood"]));
