@@ -53,6 +53,8 @@ public sealed class BreastCancerTests(ITestOutputHelper output)
                          $"outside the bounds: {test.Where((r, i) => r.IsMalignant && float.IsNegativeInfinity(ll[i])).Count()} of 212 malignant, " +
                          $"{test.Where((r, i) => !r.IsMalignant && float.IsNegativeInfinity(ll[i])).Count()} of 119 benign");
         Assert.All(scores, s => Assert.True(float.IsFinite(s), $"score {s}"));
-        Assert.True(metrics.AreaUnderRocCurve > 0.95, $"AUC {metrics.AreaUnderRocCurve}");
+        // Measured 0.940 here with the defaults (SigmaMin 0.003 chosen by held-out likelihood; 0.975 with SigmaMin 0.1,
+        // a value once chosen on this evaluation data; a full-covariance Gaussian about 0.96): asserted with a margin.
+        Assert.True(metrics.AreaUnderRocCurve > 0.92, $"AUC {metrics.AreaUnderRocCurve}");
     }
 }

@@ -2,24 +2,44 @@ using System.Diagnostics;
 
 namespace ReflectedDiffusion.Testing;
 
-/// <summary>Runs a built .NET assembly in a separate process (as a user's program would), with a time limit.</summary>
+/// <summary>Runs <c>dotnet</c> in a separate process (a built assembly, as a user's program would run, or a CLI command), with a time limit.</summary>
 internal static class DotnetProcess
 {
     /// <summary>Exit code and standard error of <c>dotnet assembly args...</c>; throws if it outlives <paramref name="timeout"/>.</summary>
     public static (int ExitCode, string Error) Run(string assembly, IEnumerable<string> args, TimeSpan timeout)
     {
         if (!File.Exists(assembly)) throw new FileNotFoundException($"{assembly} is not built.", assembly);
+        var (code, _, error) = Command([assembly, .. args], workingDirectory: null, environment: null, timeout);
+        return (code, error);
+    }
+
+    /// <summary>
+    /// Exit code, standard output and standard error of <c>dotnet args...</c> run in <paramref name="workingDirectory"/>
+    /// (the current folder when null), with <paramref name="environment"/> set (a null value removes a variable);
+    /// throws if it outlives <paramref name="timeout"/>.
+    /// </summary>
+    public static (int ExitCode, string Output, string Error) Command(IEnumerable<string> args, string? workingDirectory,
+        IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(assembly);
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(assembly)} did not finish in {timeout.TotalSeconds:F0} s.");
+            throw new TimeoutException($"dotnet {string.Join(' ', start.ArgumentList)} did not finish in {timeout.TotalSeconds:F0} s.");
         }
-        return (process.ExitCode, error.Result);
+        // A child left running (a build server, say) would hold the pipes open; do not wait for it for ever.
+        if (!Task.WaitAll([output, error], TimeSpan.FromMinutes(1)))
+            throw new TimeoutException($"dotnet {string.Join(' ', start.ArgumentList)} exited, but a process it started still holds its output.");
+        return (process.ExitCode, output.Result, error.Result);
     }
 }
