@@ -6,12 +6,14 @@ namespace ReflectedDiffusion.Cli;
 /// <summary>A CSV file with a header row, read into memory (RFC 4180 quoting); errors name the file, line and column.</summary>
 internal sealed class CsvTable
 {
-    private CsvTable(string path, string[] header, List<string[]> rows) => (Path, Header, Rows) = (path, header, rows);
+    private CsvTable(string path, string[] header, List<string[]> rows, List<int> lines) => (Path, Header, Rows, Lines) = (path, header, rows, lines);
 
     public string Path { get; }
     public string[] Header { get; }
-    /// <summary>Data rows; row i is on line i + 2 of the file.</summary>
+    /// <summary>Data rows.</summary>
     public List<string[]> Rows { get; }
+    /// <summary>The line of the file each data row stands on (blank lines are skipped).</summary>
+    public IReadOnlyList<int> Lines { get; }
 
     public static CsvTable Read(string path)
     {
@@ -19,6 +21,7 @@ internal sealed class CsvTable
         using var reader = new StreamReader(path);
         string[]? header = null;
         var rows = new List<string[]>();
+        var lines = new List<int>();
         int line = 0;
         while (reader.ReadLine() is { } text)
         {
@@ -34,9 +37,10 @@ internal sealed class CsvTable
             }
             if (fields.Length != header.Length) throw new InputException($"{path} line {line}: {fields.Length} fields; the header has {header.Length}.");
             rows.Add(fields);
+            lines.Add(line);
         }
         if (header is null || rows.Count == 0) throw new InputException($"{path}: needs a header row and at least one data row.");
-        return new CsvTable(path, header, rows);
+        return new CsvTable(path, header, rows, lines);
     }
 
     private static string[] Split(string text, string path, int line)
@@ -68,7 +72,10 @@ internal sealed class CsvTable
         return i >= 0 ? i : throw new InputException($"{option}: column '{column}' is not in {Path} (columns: {string.Join(", ", Header)}).");
     }
 
-    /// <summary>The named columns of every row as finite numbers.</summary>
+    /// <summary>
+    /// The named columns of every row as numbers. A cell that is not a finite number ("NaN" and "Infinity" included)
+    /// is an error naming the line and column: text that is no number is the tool's to report; ranges are the model's.
+    /// </summary>
     public List<float[]> ReadFeatures(IReadOnlyList<string> names)
     {
         var index = names.Select(n => IndexOf(n, "feature column")).ToArray();
@@ -80,7 +87,7 @@ internal sealed class CsvTable
             {
                 string text = Rows[r][index[j]];
                 if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out row[j]) || !float.IsFinite(row[j]))
-                    throw new InputException($"{Path} line {r + 2}, column '{names[j]}': '{text}' is not a finite number.");
+                    throw new InputException($"{Path} line {Lines[r]}, column '{names[j]}': '{text}' is not a finite number.");
             }
             rows.Add(row);
         }

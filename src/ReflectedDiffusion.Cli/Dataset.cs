@@ -8,13 +8,13 @@ internal readonly record struct ImageShape(int Height, int Width, int Channels)
     public int Size => Height * Width * Channels;
 
     /// <summary>Parses "HxW" or "HxWxC" (C is 1 or 3).</summary>
-    public static ImageShape Parse(string text, string option)
+    public static bool TryParse(string text, out ImageShape shape)
     {
         var parts = text.Split('x');
         var v = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : -1).ToArray();
-        if (parts.Length is < 2 or > 3 || v.Any(n => n < 0) || (v.Length == 3 && v[2] is not (1 or 3)))
-            throw new InputException($"Option '--{option}': '{text}' is not HxW or HxWxC with C 1 or 3.");
-        return new ImageShape(v[0], v[1], v.Length == 3 ? v[2] : 1);
+        bool ok = parts.Length is 2 or 3 && v.All(n => n > 0) && (v.Length == 2 || v[2] is 1 or 3);
+        shape = ok ? new ImageShape(v[0], v[1], v.Length == 3 ? v[2] : 1) : default;
+        return ok;
     }
 
     public override string ToString() => $"{Height}x{Width}x{Channels}";
@@ -32,7 +32,13 @@ internal sealed record Dataset
     /// <summary>Class index per row.</summary>
     public long[]? Labels { get; init; }
     public ImageShape? Image { get; init; }
+    /// <summary>CSV data: the file, and the line of each row (rows skip blank lines), to say where a bad row is.</summary>
+    public string? SourcePath { get; init; }
+    public IReadOnlyList<int>? SourceLines { get; init; }
     public int Dimension => FeatureNames.Length;
+
+    /// <summary>Where row <paramref name="row"/> (counting from 0) stands in its file ("data.csv line 12"), or null.</summary>
+    public string? DescribeRow(long row) => SourceLines is { } lines && row >= 0 && row < lines.Count ? $"{SourcePath} line {lines[(int)row]}" : null;
 
     /// <summary>
     /// Reads a CSV table: the label column (text or integers; classes sorted numerically when all are integers) and
@@ -40,20 +46,22 @@ internal sealed record Dataset
     /// </summary>
     public static Dataset FromCsv(CsvTable table, string? labelName, IReadOnlyList<string>? featureNames)
     {
-        if (labelName is not null) table.IndexOf(labelName, "--label");
+        if (labelName is not null) table.IndexOf(labelName, LabelFlag);
         var features = featureNames?.ToArray() ?? table.Header.Where(h => h != labelName).ToArray();
         if (features.Length == 0) throw new InputException($"{table.Path}: no feature columns.");
         if (labelName is not null && features.Contains(labelName)) throw new InputException($"Option '--features': the label column '{labelName}' cannot also be a feature.");
-        var rows = table.ReadFeatures(features);
-        if (labelName is null) return new Dataset { FeatureNames = features, Rows = rows };
+        var data = new Dataset { FeatureNames = features, Rows = table.ReadFeatures(features), SourcePath = table.Path, SourceLines = table.Lines };
+        if (labelName is null) return data;
         var (labels, classes) = Classes(table, labelName);
-        return new Dataset { FeatureNames = features, Rows = rows, LabelName = labelName, ClassNames = classes, Labels = labels };
+        return data with { LabelName = labelName, ClassNames = classes, Labels = labels };
     }
+
+    private const string LabelFlag = "--label-column-name";
 
     private static (long[] Labels, string[] Classes) Classes(CsvTable table, string labelName)
     {
-        int column = table.IndexOf(labelName, "--label");
-        var values = table.Rows.Select((r, i) => r[column].Length > 0 ? r[column] : throw new InputException($"{table.Path} line {i + 2}: label column '{labelName}' is empty.")).ToArray();
+        int column = table.IndexOf(labelName, LabelFlag);
+        var values = table.Rows.Select((r, i) => r[column].Length > 0 ? r[column] : throw new InputException($"{table.Path} line {table.Lines[i]}: label column '{labelName}' is empty.")).ToArray();
         var distinct = values.Distinct(StringComparer.Ordinal).ToArray();
         bool integers = distinct.All(v => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
         var classes = integers
@@ -66,12 +74,4 @@ internal sealed record Dataset
     /// <summary>Pixel features named pixel_0, pixel_1, ... (channel-planar).</summary>
     public static string[] PixelNames(ImageShape shape) => Enumerable.Range(0, shape.Size).Select(i => $"pixel_{i}").ToArray();
 
-    /// <summary>Throws naming the row and column of the first value outside [lower, upper].</summary>
-    public void RequireWithin(double lower, double upper, string why)
-    {
-        for (int i = 0; i < Rows.Count; i++)
-            for (int j = 0; j < Dimension; j++)
-                if (!(Rows[i][j] >= lower && Rows[i][j] <= upper))
-                    throw new InputException($"Row {i + 1}, column '{FeatureNames[j]}': value {Rows[i][j].ToString(CultureInfo.InvariantCulture)} lies outside [{lower}, {upper}] ({why}).");
-    }
 }

@@ -1,23 +1,35 @@
 using System.IO.Compression;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.ML;
 using ReflectedDiffusion.ML;
 
 namespace ReflectedDiffusion.Cli;
 
-/// <summary>What the tool needs beyond the ML.NET pipeline: column names, classes, image shape.</summary>
-internal sealed record ModelInfo(string[] Features, string? Label, string[]? Classes, int[]? Image, int LikelihoodSteps, bool FoldLikelihood = false)
+/// <summary>
+/// What the tool keeps beside the ML.NET pipeline: the feature column names, the class names, and the options the
+/// model was trained with (scoring settings, image shape and label column among them), so that a loaded model scores
+/// exactly as the trained one did.
+/// </summary>
+internal sealed record ModelInfo(string[] Features, string[]? Classes, ReflectedDiffusionOptions Options)
 {
-    public const string Format = "rdiff-model/1";
+    /// <summary>The format of this description; files of other formats are refused.</summary>
+    public const string Format = "rdiff-model/2";
     public string FormatName { get; init; } = Format;
-    public bool IsConditional => Classes is { Length: > 0 };
-    public ImageShape? ImageShape => Image is [int h, int w, int c] ? new ImageShape(h, w, c) : null;
+    [JsonIgnore] public string? Label => Options.LabelColumnName;
+    [JsonIgnore] public bool IsConditional => Classes is { Length: > 0 };
+    [JsonIgnore] public ImageShape? ImageShape => Options.ImageHeight > 0 && Options.ImageWidth > 0
+        ? new ImageShape(Options.ImageHeight, Options.ImageWidth, Options.ImageChannels) : null;
+
+    /// <summary>Fields included (the options are public fields), enums by name.</summary>
+    public static readonly JsonSerializerOptions Json = new() { IncludeFields = true, Converters = { new JsonStringEnumConverter() } };
 }
 
 /// <summary>
 /// A model file: an ML.NET model file (<c>mlContext.Model.Load</c> opens it and adds <c>LogLikelihood</c> and
 /// <c>BitsPerDimension</c> to a <c>Features</c> vector column) with two more entries that ML.NET ignores: the trained
-/// score model and the tool's <see cref="ModelInfo"/>. Written to a temporary file, then renamed.
+/// score model and the tool's <see cref="ModelInfo"/>. Written to a temporary file, then renamed, so a failed or
+/// cancelled run leaves no half-written model.
 /// </summary>
 internal sealed class ModelBundle(ReflectedDiffusionTransformer transformer, ModelInfo info) : IDisposable
 {
@@ -40,7 +52,7 @@ internal sealed class ModelBundle(ReflectedDiffusionTransformer transformer, Mod
             using (var zip = ZipFile.Open(temp, ZipArchiveMode.Update))
             {
                 using (var s = zip.CreateEntry(ScoreModelEntry).Open()) Model.Save(s);
-                using (var s = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(s, Info);
+                using (var s = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(s, Info, ModelInfo.Json);
             }
             File.Move(temp, full, overwrite: true);
         }
@@ -62,16 +74,34 @@ internal sealed class ModelBundle(ReflectedDiffusionTransformer transformer, Mod
             var modelEntry = zip.GetEntry(ScoreModelEntry);
             if (infoEntry is null || modelEntry is null)
                 throw new InputException($"'{path}' holds no reflected diffusion model written by 'rdiff train'.");
-            ModelInfo info;
-            using (var s = infoEntry.Open())
-                info = JsonSerializer.Deserialize<ModelInfo>(s) ?? throw new InputException($"'{path}': empty model description.");
-            if (info.FormatName != ModelInfo.Format) throw new InputException($"'{path}': model format '{info.FormatName}' is not {ModelInfo.Format}.");
+            var info = ReadInfo(infoEntry, path);
             using var buffer = new MemoryStream();
             using (var s = modelEntry.Open()) s.CopyTo(buffer);
             buffer.Position = 0;
             var model = ScoreModel.Load(buffer);
-            var options = new ReflectedDiffusionOptions { FeatureColumnName = FeatureColumn, LikelihoodSteps = info.LikelihoodSteps, FoldLikelihoodFlow = info.FoldLikelihood };
-            return new ModelBundle(ReflectedDiffusionTransformer.FromScoreModel(model, options), info);
+            // The scoring graph is rebuilt from the options the model was trained with, over the tool's feature column.
+            info.Options.FeatureColumnName = FeatureColumn;
+            return new ModelBundle(ReflectedDiffusionTransformer.FromScoreModel(model, info.Options), info);
+        }
+    }
+
+    // Reads the format first, so an older file gets a clear refusal rather than a deserialisation error.
+    private static ModelInfo ReadInfo(ZipArchiveEntry entry, string path)
+    {
+        JsonDocument document;
+        using (var s = entry.Open())
+        {
+            try { document = JsonDocument.Parse(s); }
+            catch (JsonException e) { throw new InputException($"'{path}': the model description is not JSON ({e.Message})."); }
+        }
+        using (document)
+        {
+            string? format = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(nameof(ModelInfo.FormatName), out var f)
+                ? f.GetString() : null;
+            if (format != ModelInfo.Format)
+                throw new InputException($"'{path}': model format '{format ?? "unknown"}' is not {ModelInfo.Format}; it was written by an older rdiff. Train the model again with this version.");
+            return document.Deserialize<ModelInfo>(ModelInfo.Json) is { Options: not null } info
+                ? info : throw new InputException($"'{path}': the model description holds no training options.");
         }
     }
 

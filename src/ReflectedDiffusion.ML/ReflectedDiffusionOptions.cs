@@ -123,8 +123,10 @@ public sealed class ReflectedDiffusionOptions
     /// <summary>Use the CPU when the CUDA device cannot be used.</summary>
     public bool FallbackToCpu = true;
     /// <summary>Training progress callback.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public Action<TrainingProgress>? Progress;
     /// <summary>Cancels training.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public CancellationToken CancellationToken;
     /// <summary>
     /// The pipeline's <see cref="MLContext"/>. Its <see cref="MLContext.Log"/> receives training messages (data,
@@ -132,6 +134,7 @@ public sealed class ReflectedDiffusionOptions
     /// <see cref="MLContext.FallbackToCpu"/> apply to inference when <see cref="GpuDeviceId"/> is null. ML.NET's catalogs
     /// do not expose their context to extensions, so pass it here; null logs nothing.
     /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public MLContext? Context;
 
     /// <summary>The inference device: this options' own setting, else the pipeline context's.</summary>

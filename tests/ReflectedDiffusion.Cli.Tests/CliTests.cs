@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
+using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ReflectedDiffusion.ML;
@@ -82,7 +83,7 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         foreach (var r in rows)
         {
             double w = double.Parse(r[0], CultureInfo.InvariantCulture);
-            Assert.InRange(w, 0.25 - 0.2, 0.75 + 0.2); // data bounds: observed range widened by 5% each side
+            Assert.InRange(w, 0.225 - 1e-4, 0.775 + 1e-4); // data bounds: the observed range (BoundsMargin 0 by default)
             // Each sample lies by its own class (the classes sit at 0.25 and 0.75).
             Assert.True(r[3] == "narrow" ? w < 0.5 : w > 0.5, $"{r[3]} sample at width {w}");
         }
@@ -92,21 +93,67 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     }
 
     [Fact]
+    public void SampleGivesTheRowsOfTheMlNetGenerator()
+    {
+        // One generation path: rdiff sample and the ML.NET API's generator, for the same model, sampler, steps, seed,
+        // labels and guidance, give the same rows, value for value.
+        string path = Temp("doors.csv");
+        var (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "6", "--out", path, "--seed", "5", "--sampler", "sde", "--steps", "30",
+            "--label", "wide", "--guidance", "1");
+        Assert.True(code == 0, error);
+        var viaTool = File.ReadAllLines(path).Skip(1).Select(l => l.Split(',')[..3].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
+
+        ScoreModel model;
+        using (var zip = ZipFile.OpenRead(trained.ModelPath))
+        using (var entry = zip.GetEntry("ReflectedDiffusion/score-model.bin")!.Open())
+        using (var buffer = new MemoryStream())
+        {
+            entry.CopyTo(buffer);
+            buffer.Position = 0;
+            model = ScoreModel.Load(buffer);
+        }
+        using var transformer = ReflectedDiffusionTransformer.FromScoreModel(model);
+        var viaApi = transformer.Generator.Generate(6, new GenerationOptions { Sampler = Sampling.SamplerKind.ReflectedSde, Steps = 30, Seed = 5, Guidance = 1 },
+            Enumerable.Repeat(1L, 6).ToArray()); // "wide" is class 1 of (narrow, wide)
+        Assert.Equal(viaApi.Length, viaTool.Length);
+        for (int i = 0; i < viaApi.Length; i++) Assert.Equal(viaApi[i], viaTool[i]);
+    }
+
+    [Fact]
     public void ScoreAddsLikelihoodColumnsThatMatchMlNet() => AssertScoresMatchMlNet(trained.ModelPath);
 
     [Fact]
     public void FoldedLikelihoodFlowIsKeptInTheModelFile()
     {
         string model = Temp("folded.zip");
-        var (code, _, error) = Run("train", "--data", trained.DataPath, "--out", model, "--label", "kind", "--steps", "200", "--likelihood-flow", "folded");
+        var (code, _, error) = Run("train", "--data", trained.DataPath, "--out", model, "--label", "kind", "--steps", "200", "--fold-likelihood-flow");
         Assert.True(code == 0, error);
         using (var zip = ZipFile.OpenRead(model))
         using (var reader = new StreamReader(zip.GetEntry("ReflectedDiffusion/rdiff.json")!.Open()))
-            Assert.Contains("\"FoldLikelihood\":true", reader.ReadToEnd());
+        {
+            string json = reader.ReadToEnd();
+            // The model file keeps the options it was trained with, the scoring settings among them.
+            Assert.Contains("\"FoldLikelihoodFlow\":true", json);
+            Assert.Contains("\"NumberOfSteps\":200", json);
+            Assert.Contains("\"FormatName\":\"rdiff-model/2\"", json);
+        }
         AssertScoresMatchMlNet(model); // rdiff's rebuilt graph and the ML.NET file's graph fold alike
-        (code, _, error) = Run("train", "--data", trained.DataPath, "--out", model, "--likelihood-flow", "bent");
+    }
+
+    [Fact]
+    public void ModelFilesOfAnOlderFormatAreRefused()
+    {
+        string old = Temp("old-format.zip");
+        File.Copy(trained.ModelPath, old, overwrite: true);
+        using (var zip = ZipFile.Open(old, ZipArchiveMode.Update))
+        {
+            zip.GetEntry("ReflectedDiffusion/rdiff.json")!.Delete();
+            using var writer = new StreamWriter(zip.CreateEntry("ReflectedDiffusion/rdiff.json").Open());
+            writer.Write("""{"Features":["width","height","depth"],"Label":"kind","Classes":["narrow","wide"],"LikelihoodSteps":100,"FoldLikelihood":false,"FormatName":"rdiff-model/1"}""");
+        }
+        var (code, _, error) = Run("score", "--model", old, "--data", trained.DataPath, "--out", Temp("old.csv"));
         Assert.Equal(2, code);
-        Assert.Contains("'--likelihood-flow'", error);
+        Assert.Contains("model format 'rdiff-model/1' is not rdiff-model/2", error);
     }
 
     private void AssertScoresMatchMlNet(string modelPath)
@@ -143,8 +190,13 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     [Theory]
     [InlineData("'frobnicate'", "frobnicate")]
     [InlineData("'--colour'", "train", "--colour", "red")]
+    [InlineData("'--colour'", "train", "--data", "x.csv", "--out", "m.zip", "--colour", "red")]
     [InlineData("'--out' is required", "train", "--data", "x.csv")]
     [InlineData("'--steps': 'many'", "train", "--data", "x.csv", "--out", "m.zip", "--steps", "many")]
+    [InlineData("'--weighting': 'bent' is not one of sigma2, likelihood", "train", "--data", "x.csv", "--out", "m.zip", "--weighting", "bent")]
+    [InlineData("'--network': 'cnn' is not one of mlp, unet, auto", "train", "--data", "x.csv", "--out", "m.zip", "--network", "cnn")]
+    [InlineData("'--sampler': 'euler'", "sample", "--model", "m.zip", "--count", "3", "--out", "s.csv", "--sampler", "euler")]
+    [InlineData("'--lower-bounds': 'x'", "train", "--data", "x.csv", "--out", "m.zip", "--lower-bounds", "0,x")]
     [InlineData("'nowhere.csv' not found", "train", "--data", "nowhere.csv", "--out", "m.zip")]
     [InlineData("'missing.zip' not found", "sample", "--model", "missing.zip", "--count", "3", "--out", "s.csv")]
     public void BadUsageExitsWithTwoAndSaysWhat(string expected, params string[] args)
@@ -153,6 +205,66 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         Assert.Equal(2, code);
         Assert.Contains(expected, error);
     }
+
+    [Theory]
+    [InlineData("--number-of-steps", "0", "NumberOfSteps must be positive")]
+    [InlineData("--steps", "0", "NumberOfSteps must be positive")]
+    [InlineData("--sigma-min", "0", "SigmaMin must lie in")]
+    [InlineData("--image-channels", "2", "ImageChannels must be 1 or 3")]
+    public void OutOfRangeSettingsExitWithTwoNamingTheFieldAndFlag(string flag, string value, string expected)
+    {
+        string model = Temp("never.zip");
+        var (code, _, error) = Run("train", "--data", trained.DataPath, "--out", model, "--label", "kind", flag, value);
+        Assert.Equal(2, code);
+        Assert.Contains($"Option '{(flag == "--steps" ? "--number-of-steps" : flag)}': {expected}", error);
+        Assert.False(File.Exists(model));
+    }
+
+    [Fact]
+    public void SampleSettingsOutOfRangeExitWithTwo()
+    {
+        var (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.csv"), "--steps", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--steps': Steps must be positive", error);
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "0", "--out", Temp("s.csv"));
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--count'", error);
+    }
+
+    [Fact]
+    public void GeneratedHelpListsEveryOptionsFieldWithItsDefault()
+    {
+        var (code, help, _) = Run("train", "--help");
+        Assert.Equal(0, code);
+        // Every public field of the options is a flag, but for the callback, the token, the context and the tool's own column.
+        string[] notFlags = ["Progress", "CancellationToken", "Context", "FeatureColumnName"];
+        foreach (var field in typeof(ReflectedDiffusionOptions).GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => !notFlags.Contains(f.Name)))
+            Assert.Contains(Flag(field.Name), help);
+        Assert.DoesNotContain("--feature-column-name", help);
+        // Defaults are read from a fresh instance of the options.
+        var defaults = new ReflectedDiffusionOptions();
+        Assert.Contains($"[default: {defaults.NumberOfSteps}]", help);
+        Assert.Matches(@"--number-of-steps, --steps|--steps, --number-of-steps", help);
+        Assert.Contains($"[default: {defaults.LearningRate.ToString(CultureInfo.InvariantCulture)}]", help);
+        Assert.Contains("--network <mlp|unet|auto>", help);
+        Assert.Contains("[default: likelihood]", help);
+        Assert.Contains("Training steps.", help); // the field's XML doc summary
+
+        (code, help, _) = Run("sample", "--help");
+        Assert.Equal(0, code);
+        foreach (var field in typeof(GenerationOptions).GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => f.Name is not ("Progress" or "CancellationToken")))
+            Assert.Contains(Flag(field.Name), help);
+        Assert.Contains($"[default: {new GenerationOptions().BatchSize}]", help);
+        Assert.Contains("[default: ode-heun]", help);
+
+        foreach (var command in new[] { "score", "export", "demo" })
+            Assert.Equal(0, Run(command, "--help").Code);
+        (code, help, _) = Run("--help");
+        Assert.Equal(0, code);
+        Assert.All(new[] { "train", "sample", "score", "export", "demo" }, c => Assert.Contains(c, help));
+    }
+
+    private static string Flag(string field) => "--" + System.Text.RegularExpressions.Regex.Replace(field, "(?<=[a-z0-9])([A-Z])", "-$1").ToLowerInvariant();
 
     [Fact]
     public void TheExecutableReturnsTheExitCodes()
@@ -177,10 +289,16 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         Assert.Contains("line 3, column 'b': 'oops'", error);
         Assert.False(File.Exists(Temp("never.zip")));
 
+        File.WriteAllLines(bad, ["a,b", "0.1,NaN"]);
+        (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"));
+        Assert.Equal(2, code);
+        Assert.Contains("line 2, column 'b': 'NaN' is not a finite number", error);
+
+        // The range is the estimator's to check; the tool names the row's line and the feature's column.
         File.WriteAllLines(bad, ["a,b", "0.1,0.2", "0.3,1.7"]);
         (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--bounds", "unit");
         Assert.Equal(2, code);
-        Assert.Contains("Row 2, column 'b': value 1.7 lies outside [0, 1]", error);
+        Assert.Contains("Row 1 (" + bad + " line 3), feature 1 (column 'b'): value 1.7 lies outside the bounds [0, 1]", error);
 
         (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--label", "kind");
         Assert.Equal(2, code);
@@ -188,7 +306,7 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
 
         (code, _, error) = Run("train", "--data", trained.DataPath, "--out", Temp("never.zip"), "--label", "kind", "--network", "unet");
         Assert.Equal(2, code);
-        Assert.Contains("'--network unet': the U-Net needs images", error);
+        Assert.Contains("Option '--network': Network UNet needs the image shape", error);
 
         (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.csv"), "--label", "round");
         Assert.Equal(2, code);
