@@ -25,8 +25,9 @@ internal static class Workflow
             report = update;
             return InputErrors.Translate(() => estimator.Fit(view), flagOf, data);
         });
-        // The fitted anomaly threshold travels with the options, so a model read back predicts as the fitted one.
+        // The fitted anomaly settings travel with the options, so a model read back scores and predicts as the fitted one.
         options.Threshold ??= transformer.Threshold;
+        options.TailBandwidth ??= transformer.TailBandwidth;
         return new ModelBundle(transformer, new ModelInfo(data.FeatureNames, data.ClassNames, options));
     }
 

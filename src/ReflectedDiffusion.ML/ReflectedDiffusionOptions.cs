@@ -112,6 +112,15 @@ public sealed class ReflectedDiffusionOptions
     public double FalsePositiveRate = 0.01;
     /// <summary>An explicit anomaly threshold on <see cref="ScoreColumnName"/>; null sets it at fit time from <see cref="FalsePositiveRate"/>.</summary>
     public double? Threshold;
+    /// <summary>
+    /// Scale of the Gaussian tail that continues <see cref="ScoreColumnName"/> outside the bounds, as a share of each
+    /// feature's range (unit-box coordinates): a row a distance r outside scores as its nearest point of the box plus
+    /// r^2 / (2 b^2 d). Null sets it at fit time by Silverman's rule for a feature that fills its range,
+    /// 1.06 (1 / sqrt 12) n^(-1/5) for n training rows (0.10 at 240 rows, 0.05 at 10,000), never below the model's
+    /// smallest noise level: new normal rows fall just past the observed extremes at about that scale, so they rank with
+    /// the rows inside and not with gross outliers.
+    /// </summary>
+    public double? TailBandwidth;
     /// <summary>Rows per ONNX Runtime call when the fitted transformer scores (its <c>Transform</c> computes in batches).</summary>
     public int ScoringBatchSize = 256;
     /// <summary>Seed of training (weights, batches, noise).</summary>
@@ -185,6 +194,7 @@ public sealed class ReflectedDiffusionOptions
             PredictedLabelColumnName, "must name a column other than ScoreColumnName");
         Require(FalsePositiveRate > 0 && FalsePositiveRate < 1, nameof(FalsePositiveRate), FalsePositiveRate, "must lie in (0, 1)");
         Require(Threshold is null || double.IsFinite(Threshold.Value), nameof(Threshold), Threshold, "must be finite or null");
+        Require(TailBandwidth is null || (TailBandwidth > 0 && double.IsFinite(TailBandwidth.Value)), nameof(TailBandwidth), TailBandwidth, "must be a finite number above 0 or null");
         Require(LikelihoodSteps > 0, nameof(LikelihoodSteps), LikelihoodSteps, "must be positive");
         Require(LikelihoodProbes is null or >= 0, nameof(LikelihoodProbes), LikelihoodProbes, "must not be negative");
         Require(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "must be positive");

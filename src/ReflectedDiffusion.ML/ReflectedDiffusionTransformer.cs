@@ -20,26 +20,29 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     private readonly (int? GpuDeviceId, bool FallbackToCpu) _device;
     private readonly int _batchSize;
     private readonly Lazy<OnnxScorer> _scorer;
+    private readonly LikelihoodGraph.AnomalyOutputs _anomaly;
     private bool _disposed;
 
     /// <summary>
     /// Compiles the likelihood graph of <paramref name="model"/> as <paramref name="options"/> say, predicting anomalies
-    /// above <paramref name="threshold"/>, and fits the scoring chain on the schema of <paramref name="input"/> (only its
+    /// above <paramref name="threshold"/> with the score's tail outside the bounds of scale <paramref name="tailBandwidth"/>, and fits the scoring chain on the schema of <paramref name="input"/> (only its
     /// schema is read).
     /// </summary>
-    internal ReflectedDiffusionTransformer(ScoreModel model, ReflectedDiffusionOptions options, double threshold, IDataView input, IReadOnlyList<float> lossTrace)
+    internal ReflectedDiffusionTransformer(ScoreModel model, ReflectedDiffusionOptions options, double threshold, double tailBandwidth, IDataView input, IReadOnlyList<float> lossTrace)
     {
         Model = model;
         LossTrace = lossTrace;
         Threshold = threshold;
+        TailBandwidth = tailBandwidth;
+        _anomaly = ScoringStage.Anomaly(threshold, tailBandwidth);
         _featureColumn = options.FeatureColumnName;
         _addedColumns = [ScoringStage.LogLikelihoodColumn, ScoringStage.BitsPerDimensionColumn, options.ScoreColumnName, options.PredictedLabelColumnName];
         _device = options.InferenceDevice;
         _batchSize = options.ScoringBatchSize;
-        LikelihoodGraphBytes = ScoringStage.CompileGraph(model, options, threshold);
+        LikelihoodGraphBytes = ScoringStage.CompileGraph(model, options, _anomaly);
         _context = InferenceContext.Create();
         _inner = ScoringStage.Chain(_context, LikelihoodGraphBytes, options).Fit(input);
-        _scorer = new Lazy<OnnxScorer>(() => ScoringStage.Scorer(Model, LikelihoodGraphBytes, _featureColumn, Threshold, _device));
+        _scorer = new Lazy<OnnxScorer>(() => ScoringStage.Scorer(Model, LikelihoodGraphBytes, _featureColumn, _anomaly, _device));
         Generator = new ReflectedDiffusionGenerator(model, _context);
     }
 
@@ -49,7 +52,8 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// (<see cref="ReflectedDiffusionOptions.LikelihoodSteps"/>, probes, fold) for
     /// <see cref="ReflectedDiffusionOptions.FeatureColumnName"/>, with the options' devices; training options are
     /// ignored. The anomaly threshold is <see cref="ReflectedDiffusionOptions.Threshold"/> (without one, no row is
-    /// predicted anomalous: the threshold is fitted from training rows). The transformer owns <paramref name="model"/> from then on.
+    /// predicted anomalous: the threshold is fitted from training rows), the tail bandwidth
+    /// <see cref="ReflectedDiffusionOptions.TailBandwidth"/> (without one, the model's smallest noise level). The transformer owns <paramref name="model"/> from then on.
     /// </summary>
     public static ReflectedDiffusionTransformer FromScoreModel(ScoreModel model, ReflectedDiffusionOptions? options = null)
     {
@@ -57,11 +61,15 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         options ??= new ReflectedDiffusionOptions();
         options.Validate();
         var empty = VectorDataView.Create(new MLContext(), [], model.Network.Config.Dimension, options.FeatureColumnName);
-        return new ReflectedDiffusionTransformer(model, options, options.Threshold ?? double.PositiveInfinity, empty, []);
+        return new ReflectedDiffusionTransformer(model, options, options.Threshold ?? double.PositiveInfinity,
+            options.TailBandwidth ?? model.Sde.SigmaMin, empty, []);
     }
 
     /// <summary>The anomaly threshold: rows whose score lies above it are predicted anomalous.</summary>
     public double Threshold { get; }
+
+    /// <summary>Scale of the score's Gaussian tail outside the bounds, as a share of each feature's range (see <see cref="ReflectedDiffusionOptions.TailBandwidth"/>).</summary>
+    public double TailBandwidth { get; }
 
     /// <summary>The trained model (EMA weights, SDE and bounds).</summary>
     public ScoreModel Model { get; }
@@ -114,7 +122,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         ArgumentNullException.ThrowIfNull(input);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
         int d = CheckFeatures(input.Schema);
-        using var scorer = ScoringStage.Scorer(Model, LikelihoodGraphBytes, _featureColumn, Threshold, (gpuDeviceId, fallbackToCpu));
+        using var scorer = ScoringStage.Scorer(Model, LikelihoodGraphBytes, _featureColumn, _anomaly, (gpuDeviceId, fallbackToCpu));
         var column = input.Schema[_featureColumn];
         using var cursor = input.GetRowCursor([column]);
         var reader = new FeatureReader(cursor, column, d);

@@ -72,16 +72,16 @@ internal static class ScoringStage
         return unused.Length == 0 ? chain : chain.Append(ml.Transforms.DropColumns(unused));
     }
 
-    /// <summary>The graph's anomaly outputs for a threshold (the tail bandwidth is the model's smallest noise level).</summary>
-    public static LikelihoodGraph.AnomalyOutputs Anomaly(ScoreModel model, double threshold)
-        => new(ScoreVectorColumn, PredictedLabelVectorColumn, threshold, model.Sde.SigmaMin);
+    /// <summary>The graph's anomaly outputs for a threshold and a tail bandwidth (<see cref="ReflectedDiffusionOptions.TailBandwidth"/>).</summary>
+    public static LikelihoodGraph.AnomalyOutputs Anomaly(double threshold, double tailBandwidth)
+        => new(ScoreVectorColumn, PredictedLabelVectorColumn, threshold, tailBandwidth);
 
-    /// <summary>Compiles the likelihood graph of a trained model as the options describe it, predicting anomalies above <paramref name="threshold"/>.</summary>
-    public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options, double threshold, int? steps = null)
+    /// <summary>Compiles the likelihood graph of a trained model as the options describe it, with the given anomaly outputs.</summary>
+    public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options, LikelihoodGraph.AnomalyOutputs anomaly, int? steps = null)
     {
         int probes = options.LikelihoodProbes ?? Density.DivergenceDefaults.ProbesFor(model.Network.Config.Dimension);
         return LikelihoodGraph.Build(model, steps ?? options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
-            foldSteps: options.FoldLikelihoodFlow, anomaly: Anomaly(model, threshold));
+            foldSteps: options.FoldLikelihoodFlow, anomaly: anomaly);
     }
 
     /// <summary>The chain of ML.NET stages that runs <paramref name="graph"/> on the feature column and adds the scalar columns.</summary>
@@ -95,7 +95,7 @@ internal static class ScoringStage
     }
 
     /// <summary>A batched session over the graph, with the graph's input and output names.</summary>
-    public static OnnxScorer Scorer(ScoreModel model, byte[] graph, string featureColumn, double threshold, (int? GpuDeviceId, bool FallbackToCpu) device)
+    public static OnnxScorer Scorer(ScoreModel model, byte[] graph, string featureColumn, LikelihoodGraph.AnomalyOutputs anomaly, (int? GpuDeviceId, bool FallbackToCpu) device)
         => new(graph, model.Network.Config.Dimension, device.GpuDeviceId, device.FallbackToCpu, featureColumn, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn,
-            Anomaly(model, threshold));
+            anomaly);
 }

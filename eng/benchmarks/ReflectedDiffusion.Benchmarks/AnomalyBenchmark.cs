@@ -23,13 +23,14 @@ internal static class AnomalyBenchmark
         public float Label;
     }
 
-    public static void Run(int splits, int steps)
+    public static void Run(int splits, int steps, IReadOnlyCollection<string>? only = null)
     {
         Console.WriteLine($"Anomaly benchmark: {splits} splits per data set; ours: ReflectedDiffusionOptions defaults with NumberOfSteps = {steps}, HiddenWidth 128, Blocks 2, LikelihoodSteps 60 (SigmaMin chosen from the training rows).");
         Console.WriteLine("| data set (anomalies) | split | train | test normal / anomalous | ours | Gaussian (full cov.) | kNN distance (k=5) | LOF (k=10) | ours via ML.NET evaluator | SigmaMin |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         var means = new List<(string Name, double[] Auc)>();
-        foreach (var data in new[] { BreastCancer(), Penguins(), Digits() })
+        var sets = new (string Key, Func<DataSet> Load)[] { ("breast", BreastCancer), ("penguins", Penguins), ("digits", Digits) };
+        foreach (var data in sets.Where(s => only is null || only.Contains(s.Key)).Select(s => s.Load()))
         {
             var sum = new double[4];
             for (int split = 1; split <= splits; split++)
@@ -61,12 +62,32 @@ internal static class AnomalyBenchmark
         var ml = new MLContext(seed: 1);
         int d = train[0].Length;
         var options = new ReflectedDiffusionOptions { NumberOfSteps = steps, BatchSize = 128, HiddenWidth = 128, Blocks = 2, LikelihoodSteps = 60, Seed = seed };
+        if (Environment.GetEnvironmentVariable("ANOMALY_SIGMA") is { } fixedSigma) options.SigmaMin = double.Parse(fixedSigma, CultureInfo.InvariantCulture);
+        if (Environment.GetEnvironmentVariable("ANOMALY_TAIL") is { } fixedTail) options.TailBandwidth = double.Parse(fixedTail, CultureInfo.InvariantCulture);
+        if (Environment.GetEnvironmentVariable("ANOMALY_DEBUG") == "1")
+        {
+            options.Context = ml;
+            ml.Log += (_, e) => { if (e.Message.Contains("SigmaMin:") || e.Message.Contains("outside the bounds")) Console.Error.WriteLine("  " + e.Message); };
+        }
         using var model = ml.Transforms.ReflectedDiffusion(options).Fit(VectorDataView.Create(ml, train, d));
         var rows = test.Select((f, i) => new Row { Features = f, Label = labels[i] }).ToList();
         var definition = SchemaDefinition.Create(typeof(Row));
         definition[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
         var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
         var scores = scored.GetColumn<float>("Score").ToArray();
+        if (Environment.GetEnvironmentVariable("ANOMALY_DEBUG") == "1")
+        {
+            var b = model.Model.Bounds;
+            bool Outside(float[] r) => r.Select((v, j) => v < b.Lower[j] || v > b.Upper[j]).Any(x => x);
+            for (int cls = 0; cls < 2; cls++)
+            {
+                var idx = Enumerable.Range(0, test.Count).Where(i => labels[i] == cls).ToList();
+                var inside = idx.Where(i => !Outside(test[i])).Select(i => scores[i]).Order().ToArray();
+                var outside = idx.Where(i => Outside(test[i])).Select(i => scores[i]).Order().ToArray();
+                string Q(float[] v) => v.Length == 0 ? "-" : $"{v[v.Length / 10]:G3}/{v[v.Length / 2]:G3}/{v[v.Length * 9 / 10]:G3}";
+                Console.Error.WriteLine($"  class {cls}: inside {inside.Length} (p10/50/90 {Q(inside)}), outside {outside.Length} ({Q(outside)}), max-valued {idx.Count(i => scores[i] == float.MaxValue)}");
+            }
+        }
         return (scores, ml.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve, model.Model.Sde.SigmaMin);
     }
 

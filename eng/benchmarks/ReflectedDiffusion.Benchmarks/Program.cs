@@ -3,7 +3,7 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- samplers [samples]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring [rows]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- out-of-data [rdiff-demo/model.zip]
-//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -22,9 +22,9 @@ switch (command)
         OutOfDataLikelihood.Run(args.Length > 1 ? args[1] : "rdiff-demo/model.zip");
         break;
     case "anomaly":
-        AnomalyBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3, args.Length > 2 ? int.Parse(args[2]) : 1000);
+        AnomalyBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3, args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length > 3 ? args[3].Split(',') : null);
         break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps]");
+        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]");
         break;
 }
