@@ -1,4 +1,3 @@
-using ReflectedDiffusion.Onnx;
 using ReflectedDiffusion.Training;
 using ReflectedDiffusion.Sde;
 
@@ -21,19 +20,22 @@ internal static class BandwidthSelection
     }
 
     /// <summary>
-    /// The mean log-likelihood of unit-box rows under <paramref name="model"/>'s network with the smallest noise level
-    /// <paramref name="sigmaMin"/>, and its standard error; minus infinity when any row's flow fails (a bandwidth too
-    /// small for the network).
+    /// The mean log-likelihood of held-out rows under <paramref name="model"/>'s network with the smallest noise level
+    /// <paramref name="sigmaMin"/>, as the deployed score sees them: rows outside the model's bounds (fitted to the
+    /// training part, as deployment's bounds are fitted to all training rows) continue by the Gaussian tail of
+    /// <paramref name="tailBandwidth"/>. Returns the mean and its standard error; minus infinity when any row's flow fails
+    /// (a bandwidth too small for the network).
     /// </summary>
-    public static (double Mean, double StandardError) MeanLogLikelihood(ScoreModel model, double sigmaMin, float[] unitRows, ReflectedDiffusionOptions options)
+    public static (double Mean, double StandardError) MeanLogLikelihood(ScoreModel model, double sigmaMin, double tailBandwidth, float[] rows, ReflectedDiffusionOptions options)
     {
         var atBandwidth = new ScoreModel(model.Network, new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax), model.Bounds); // shares the network: not disposed
-        int probes = options.LikelihoodProbes ?? Density.DivergenceDefaults.ProbesFor(model.Network.Config.Dimension);
-        using var scorer = new OnnxScorer(LikelihoodGraph.Build(atBandwidth, options.LikelihoodSteps, probes: probes, foldSteps: options.FoldLikelihoodFlow),
-            model.Network.Config.Dimension);
-        var logLikelihood = scorer.Score(unitRows).LogLikelihood;
-        if (!logLikelihood.All(float.IsFinite)) return (double.NegativeInfinity, 0);
-        double mean = logLikelihood.Average(v => (double)v);
+        var anomaly = ScoringStage.Anomaly(double.PositiveInfinity, tailBandwidth);
+        using var scorer = ScoringStage.Scorer(atBandwidth, ScoringStage.CompileGraph(atBandwidth, options, anomaly), options.FeatureColumnName, anomaly, (null, true));
+        int d = model.Network.Config.Dimension;
+        var score = scorer.Score(rows).Score!;
+        if (score.Any(s => !float.IsFinite(s) || s >= float.MaxValue)) return (double.NegativeInfinity, 0);
+        var logLikelihood = score.Select(s => -(double)s * d).ToArray();
+        double mean = logLikelihood.Average();
         double variance = logLikelihood.Sum(v => (v - mean) * (v - mean)) / System.Math.Max(1, logLikelihood.Length - 1);
         return (mean, System.Math.Sqrt(variance / logLikelihood.Length));
     }
@@ -41,7 +43,7 @@ internal static class BandwidthSelection
     /// <summary>
     /// The one-standard-error rule: the largest bandwidth whose held-out mean lies within one standard error of the
     /// best. Held-out likelihood is often flat below the scale the network resolves; the widest bandwidth that the held
-    /// out rows cannot tell from the best is the smoothest density the data support. <paramref name="candidates"/> ascend.
+    /// out rows cannot tell from the best is the smoothest density the data support. The scores are in ascending bandwidth order.
     /// </summary>
     public static int Choose(IReadOnlyList<(double Mean, double StandardError)> scores)
     {

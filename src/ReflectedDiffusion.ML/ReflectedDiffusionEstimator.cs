@@ -47,7 +47,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
                  $"; bounds {_options.Bounds} (per feature from [{bounds.Lower.Min():G4}, ...] to [{bounds.Upper.Max():G4}, ...]); {_options.NumberOfSteps} steps of batch {_options.BatchSize}.");
         var data = new TrainingRows(bounds.ToUnitRows(rows), labels, classes, d);
 
-        double sigmaMin = _options.SigmaMin ?? ChooseSigmaMin(data, bounds, log);
+        double sigmaMin = _options.SigmaMin ?? ChooseSigmaMin(data, log);
         var (network, lossTrace) = Train(data, sigmaMin, log);
         var model = new ScoreModel(network, new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax), bounds);
         log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
@@ -61,6 +61,8 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
     private sealed record TrainingRows(float[] Unit, long[]? Labels, int Classes, int Dimension)
     {
         public int Count => Unit.Length / Dimension;
+
+        public List<float[]> Rows() => Enumerable.Range(0, Count).Select(i => Unit.AsSpan(i * Dimension, Dimension).ToArray()).ToList();
 
         public TrainingRows Subset(IReadOnlyList<int> indices) => this with
         {
@@ -85,8 +87,10 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
 
     // The bandwidth by held-out likelihood: one network trained on 80% of the rows down to the smallest candidate covers
     // every candidate (the network's time input is sigma, so the likelihood at bandwidth s integrates the same flow from
-    // sigma = s), and the other 20% pick the candidate under which they are most likely.
-    private double ChooseSigmaMin(TrainingRows data, BoxBounds bounds, TrainingLog log)
+    // sigma = s), and the other 20% pick the candidate under which they are most likely. With bounds from the data, the
+    // training part gets its own observed box and the held-out rows are scored as new rows will be after deployment,
+    // the few beyond the training extremes through the tail: a bandwidth that only fits rows inside the box is not chosen.
+    private double ChooseSigmaMin(TrainingRows data, TrainingLog log)
     {
         var candidates = _options.SigmaMinCandidates.Order().ToArray();
         if (data.Count < BandwidthSelection.MinimumRows)
@@ -97,10 +101,13 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         }
         var (train, heldOut) = BandwidthSelection.Split(data.Count, _options.Seed);
         log.Info($"SigmaMin: choosing among {string.Join(", ", candidates.Select(c => c.ToString("G3")))} by the likelihood of {heldOut.Count} held-out rows under a model of the other {train.Count}.");
-        var (network, _) = Train(data.Subset(train), candidates[0], log);
-        using var model = new ScoreModel(network, new ReflectedVeSde(candidates[0], ReflectedVeSde.DefaultSigmaMax), BoxBounds.Unit(data.Dimension));
+        var trainPart = data.Subset(train);
+        var box = _options.Bounds == BoundsSource.Data ? DataBounds(trainPart.Rows()) : BoxBounds.Unit(data.Dimension);
+        var (network, _) = Train(trainPart with { Unit = box.ToUnitRows(trainPart.Rows()) }, candidates[0], log);
+        using var model = new ScoreModel(network, new ReflectedVeSde(candidates[0], ReflectedVeSde.DefaultSigmaMax), box);
         var heldOutRows = data.Subset(heldOut).Unit;
-        var scores = candidates.Select(c => BandwidthSelection.MeanLogLikelihood(model, c, heldOutRows, _options)).ToArray();
+        var scores = candidates.Select(c => BandwidthSelection.MeanLogLikelihood(model, c, _options.TailBandwidth ?? AnomalyThreshold.TailBandwidth(train.Count, c),
+            heldOutRows, _options)).ToArray();
         double chosen = candidates[BandwidthSelection.Choose(scores)];
         log.Info($"SigmaMin: held-out mean log-likelihood per candidate {string.Join(", ", scores.Select((v, i) => $"{candidates[i]:G3}: {v.Mean:F3} (se {v.StandardError:F3})"))}; " +
                  $"chose {chosen:G3}, the widest within one standard error of the best.");
@@ -118,9 +125,15 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
                 if (b.Dimension != d) throw new ArgumentOutOfRangeException(nameof(ReflectedDiffusionOptions.LowerBounds), $"The bounds have {b.Dimension} features; column '{_options.FeatureColumnName}' has {d}.");
                 return b;
             default:
-                var observed = BoxBounds.FromData(rows);
-                var pad = observed.Width.Select(w => _options.BoundsMargin * w).ToArray();
-                return new BoxBounds(observed.Lower.Select((l, j) => l - pad[j]).ToArray(), observed.Upper.Select((h, j) => h + pad[j]).ToArray());
+                return DataBounds(rows);
         }
+    }
+
+    // The observed range of each feature, widened on each side by BoundsMargin of its width.
+    private BoxBounds DataBounds(IEnumerable<float[]> rows)
+    {
+        var observed = BoxBounds.FromData(rows);
+        var pad = observed.Width.Select(w => _options.BoundsMargin * w).ToArray();
+        return new BoxBounds(observed.Lower.Select((l, j) => l - pad[j]).ToArray(), observed.Upper.Select((h, j) => h + pad[j]).ToArray());
     }
 }
