@@ -15,7 +15,20 @@ namespace ReflectedDiffusion.Benchmarks;
 /// </summary>
 internal static class AnomalyBenchmark
 {
-    private sealed record DataSet(string Name, string Anomaly, List<float[]> Normal, List<float[]> Anomalous);
+    internal sealed record DataSet(string Name, string Anomaly, List<float[]> Normal, List<float[]> Anomalous);
+
+    /// <summary>The data sets by key (breast, penguins, digits).</summary>
+    internal static readonly IReadOnlyList<(string Key, Func<DataSet> Load)> Sets = [("breast", BreastCancer), ("penguins", Penguins), ("digits", Digits)];
+
+    /// <summary>The split's training rows (two thirds of the normal rows), test rows (the rest and every anomaly) and test labels (1 = anomaly).</summary>
+    internal static (List<float[]> Train, List<float[]> Test, float[] Labels) Split(DataSet data, int split)
+    {
+        var order = data.Normal.Select((_, i) => i).OrderBy(i => Training.CounterRng.Hash((ulong)split, (ulong)i)).ToList();
+        int trainCount = data.Normal.Count * 2 / 3;
+        var train = order.Take(trainCount).Select(i => data.Normal[i]).ToList();
+        var test = order.Skip(trainCount).Select(i => data.Normal[i]).Concat(data.Anomalous).ToList();
+        return (train, test, test.Select((_, i) => i < data.Normal.Count - trainCount ? 0f : 1f).ToArray());
+    }
 
     private sealed class Row
     {
@@ -29,17 +42,12 @@ internal static class AnomalyBenchmark
         Console.WriteLine("| data set (anomalies) | split | train | test normal / anomalous | ours | Gaussian (full cov.) | kNN distance (k=5) | LOF (k=10) | ours via ML.NET evaluator | SigmaMin |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         var means = new List<(string Name, double[] Auc)>();
-        var sets = new (string Key, Func<DataSet> Load)[] { ("breast", BreastCancer), ("penguins", Penguins), ("digits", Digits) };
-        foreach (var data in sets.Where(s => only is null || only.Contains(s.Key)).Select(s => s.Load()))
+        foreach (var data in Sets.Where(s => only is null || only.Contains(s.Key)).Select(s => s.Load()))
         {
             var sum = new double[4];
             for (int split = 1; split <= splits; split++)
             {
-                var order = data.Normal.Select((_, i) => i).OrderBy(i => Training.CounterRng.Hash((ulong)split, (ulong)i)).ToList();
-                int trainCount = data.Normal.Count * 2 / 3;
-                var train = order.Take(trainCount).Select(i => data.Normal[i]).ToList();
-                var test = order.Skip(trainCount).Select(i => data.Normal[i]).Concat(data.Anomalous).ToList();
-                var labels = test.Select((_, i) => i < data.Normal.Count - trainCount ? 0f : 1f).ToArray();
+                var (train, test, labels) = Split(data, split);
                 var (ours, viaEvaluator, sigma) = Ours(train, test, labels, (ulong)split, steps);
                 var standardise = Standardiser(train);
                 var (trainZ, testZ) = (train.Select(standardise).ToList(), test.Select(standardise).ToList());
@@ -92,7 +100,7 @@ internal static class AnomalyBenchmark
     }
 
     // Area under the ROC curve: the probability that an anomaly outscores a normal row (ties count half).
-    private static double Auc(IReadOnlyList<float> scores, float[] labels)
+    internal static double Auc(IReadOnlyList<float> scores, float[] labels)
     {
         var ranked = scores.Select((s, i) => (Score: (double)s, Anomaly: labels[i] == 1)).OrderBy(p => p.Score).ToList();
         double rankSum = 0;

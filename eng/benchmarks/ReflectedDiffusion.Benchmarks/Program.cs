@@ -6,6 +6,7 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]
 //     environment overrides for experiments: ANOMALY_SIGMA (a fixed SigmaMin), ANOMALY_TAIL (a fixed TailBandwidth),
 //     ANOMALY_DEBUG=1 (the estimator's bandwidth and tail log lines, and score quantiles inside and outside the bounds)
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -26,7 +27,10 @@ switch (command)
     case "anomaly":
         AnomalyBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3, args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length > 3 ? args[3].Split(',') : null);
         break;
+    case "likelihood-steps":
+        LikelihoodSteps.Run(args.Length > 1 ? args[1].Split(',') : ["breast", "penguins"], args.Length > 2 ? int.Parse(args[2]) : 1000);
+        break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]");
+        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps]");
         break;
 }
