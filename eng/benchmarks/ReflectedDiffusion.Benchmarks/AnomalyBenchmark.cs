@@ -83,6 +83,8 @@ internal static class AnomalyBenchmark
         definition[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
         var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
         var scores = scored.GetColumn<float>("Score").ToArray();
+        if (Environment.GetEnvironmentVariable("ANOMALY_RATIO") is { } background)
+            scores = RatioToBackground(model.Model, test, scores, double.Parse(background, CultureInfo.InvariantCulture));
         if (Environment.GetEnvironmentVariable("ANOMALY_DEBUG") == "1")
         {
             var b = model.Model.Bounds;
@@ -97,6 +99,22 @@ internal static class AnomalyBenchmark
             }
         }
         return (scores, ml.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve, model.Model.Sde.SigmaMin);
+    }
+
+    // Experiment: the score minus the same network's score at a wide background bandwidth, on each row clamped to the
+    // bounds (so the tail outside stays), a likelihood ratio against a smooth version of the model.
+    private static float[] RatioToBackground(ReflectedDiffusion.ScoreModel model, List<float[]> test, float[] scores, double backgroundSigma)
+    {
+        var b = model.Bounds;
+        var wide = new ReflectedDiffusion.ScoreModel(model.Network, new ReflectedDiffusion.Sde.ReflectedVeSde(backgroundSigma, ReflectedDiffusion.Sde.ReflectedVeSde.DefaultSigmaMax), b);
+        int d = b.Dimension;
+        var clamped = test.SelectMany(r => r.Select((v, j) => (float)System.Math.Clamp(v, b.Lower[j], b.Upper[j]))).ToArray();
+        using var sharp = new ReflectedDiffusion.Onnx.OnnxScorer(ReflectedDiffusion.Onnx.LikelihoodGraph.Build(model, 60, foldSteps: true), d);
+        using var smooth = new ReflectedDiffusion.Onnx.OnnxScorer(ReflectedDiffusion.Onnx.LikelihoodGraph.Build(wide, 60, foldSteps: true), d);
+        var inside = sharp.Score(clamped).LogLikelihood;
+        var bg = smooth.Score(clamped).LogLikelihood;
+        // score = -(log p(clamp) - tail)/d, so adding log p_bg(clamp)/d turns its first part into the ratio.
+        return scores.Select((s, i) => float.IsFinite(inside[i]) && float.IsFinite(bg[i]) ? s + bg[i] / d : float.MaxValue).ToArray();
     }
 
     // Area under the ROC curve: the probability that an anomaly outscores a normal row (ties count half).

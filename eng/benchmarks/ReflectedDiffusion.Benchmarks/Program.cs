@@ -6,6 +6,7 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]
 //     environment overrides for experiments: ANOMALY_SIGMA (a fixed SigmaMin), ANOMALY_TAIL (a fixed TailBandwidth),
 //     ANOMALY_DEBUG=1 (the estimator's bandwidth and tail log lines, and score quantiles inside and outside the bounds)
+//     ANOMALY_RATIO=s (score as a likelihood ratio against the same network at bandwidth s)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
 using ReflectedDiffusion.Benchmarks;
 
