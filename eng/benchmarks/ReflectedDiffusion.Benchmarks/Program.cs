@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring [rows]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- out-of-data [rdiff-demo/model.zip]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- conv2d-check [draws]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- kernel-speed [batches]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]
 using ReflectedDiffusion.Benchmarks;
 
@@ -25,10 +26,13 @@ switch (command)
     case "conv2d-check":
         Conv2dCheck.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
         break;
+    case "kernel-speed":
+        KernelSpeed.Run(args.Length > 1 ? int.Parse(args[1]) : 200);
+        break;
     case "anomaly":
         AnomalyBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3, args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length > 3 ? args[3].Split(',') : null);
         break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]");
+        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]");
         break;
 }
