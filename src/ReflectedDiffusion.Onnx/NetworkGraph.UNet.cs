@@ -64,8 +64,8 @@ internal sealed partial class NetworkGraph
     private Feature Silu(GraphBuilder g, Feature a)
         => a with { Value = g.Silu(a.Value), Tangent = a.Tangent is null ? null : SiluTangent(g, a.Value, a.Tangent) };
 
-    // Same-padding convolution with Im2ColConv2d's weights [out, in * k * k] (the layout of Conv's [out, in, k, k]).
-    private Feature Conv(GraphBuilder g, Im2ColConv2d conv, Feature x, int k)
+    // Same-padding convolution with SameConv2d's weights [out, in * k * k] (the layout of Conv's [out, in, k, k]).
+    private Feature Conv(GraphBuilder g, SameConv2d conv, Feature x, int k)
     {
         int outChannels = (int)conv.Weight.shape[0], kernel = conv.Kernel;
         var w = Weight(conv.Weight, transpose: false, [outChannels, x.Channels, kernel, kernel]);

@@ -94,10 +94,59 @@ public sealed class NetworkTests : IDisposable
 [Collection(TorchCollection.Name)]
 public sealed class GradientTests
 {
-    // Regression guard for the libtorch-cpu 2.10 float32 conv2d backward defect (see TorchRuntime): every layer
-    // the networks use must have input gradients that agree with a float64 finite difference.
+    // Regression guard for float32 conv2d backward defects (see ConvolutionBackend): on both convolution paths,
+    // every layer the networks use must have input gradients that agree with a float64 finite difference.
+    [Theory]
+    [InlineData(ConvolutionPath.Native)]
+    [InlineData(ConvolutionPath.Unfold)]
+    public void UNetInputGradientsMatchFiniteDifferences(ConvolutionPath path)
+    {
+        var saved = ConvolutionBackend.Path;
+        ConvolutionBackend.Path = path;
+        try { CheckUNetInputGradients(); }
+        finally { ConvolutionBackend.Path = saved; }
+    }
+
+    // Native conv2d and the unfold route give the same outputs and the same input, weight and bias gradients in
+    // float32 (the weight gradients are what training uses; the finite-difference check sees input gradients only).
+    [Theory]
+    [InlineData(3)]
+    [InlineData(1)]
+    public void NativeAndUnfoldedConvolutionsAgreeWithGradients(int kernel)
+    {
+        torch.random.manual_seed(9);
+        using var scope = NewDisposeScope();
+        var conv = new SameConv2d(6, 10, kernel);
+        var input = torch.randn(4, 6, 9, 9);
+        var up = torch.randn(4, 10, 9, 9);
+        Tensor[] Run(Func<Tensor, Tensor> f)
+        {
+            conv.zero_grad();
+            var x = input.clone().requires_grad_(true);
+            var y = f(x);
+            (y * up).sum().backward();
+            return [y.detach(), x.grad!.clone(), conv.Weight.grad!.clone(), conv.Bias.grad!.clone()];
+        }
+        var native = Run(x => SameConv2d.Native(x, conv.Weight, conv.Bias, 6, kernel));
+        var unfolded = Run(x => SameConv2d.Unfolded(x, conv.Weight, conv.Bias, kernel));
+        string[] names = ["output", "input gradient", "weight gradient", "bias gradient"];
+        for (int i = 0; i < 4; i++)
+        {
+            double err = (native[i] - unfolded[i]).abs().max().item<float>() / unfolded[i].abs().max().item<float>();
+            Assert.True(err < 1e-5, $"{names[i]}: relative difference {err}");
+        }
+    }
+
+    // The first-use check itself: float32 native gradients measured against float64 on a tiny case.
     [Fact]
-    public void UNetInputGradientsMatchFiniteDifferences()
+    public void GradientCheckMeasuresTheFloat32Error()
+    {
+        double err = ConvolutionBackend.GradientError(CPU, batch: 2, inChannels: 3, outChannels: 5, size: 6, kernel: 3, float32, seed: 3);
+        Assert.True(err > 0 && err < 1e-3, $"float32 against float64: {err}");
+        Assert.True(ConvolutionBackend.GradientError(CPU, batch: 2, inChannels: 3, outChannels: 5, size: 6, kernel: 3, float64, seed: 3) < 1e-12);
+    }
+
+    private static void CheckUNetInputGradients()
     {
         torch.random.manual_seed(5);
         var config = new ScoreNetworkConfig

@@ -3,6 +3,9 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- samplers [samples]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring [rows]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- out-of-data [rdiff-demo/model.zip]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- conv2d-check [draws]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- kernel-speed [batches]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]
 //     environment overrides for experiments: ANOMALY_SIGMA (a fixed SigmaMin), ANOMALY_TAIL (a fixed TailBandwidth),
 //     ANOMALY_DEBUG=1 (the estimator's bandwidth and tail log lines, and score quantiles inside and outside the bounds)
@@ -25,6 +28,16 @@ switch (command)
     case "out-of-data":
         OutOfDataLikelihood.Run(args.Length > 1 ? args[1] : "rdiff-demo/model.zip");
         break;
+    case "conv2d-check":
+        Conv2dCheck.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
+        break;
+    case "kernel-speed":
+        KernelSpeed.Run(args.Length > 1 ? int.Parse(args[1]) : 200);
+        break;
+    case "versus-pytorch":
+        VersusPyTorch.Run(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3,
+            args.Length > 2 ? int.Parse(args[2]) : 2, args.Length > 3 ? int.Parse(args[3]) : 200, args.Length > 4 ? int.Parse(args[4]) : 64);
+        break;
     case "anomaly":
         AnomalyBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3, args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length > 3 ? args[3].Split(',') : null);
         break;
@@ -32,6 +45,6 @@ switch (command)
         LikelihoodSteps.Run(args.Length > 1 ? args[1].Split(',') : ["breast", "penguins"], args.Length > 2 ? int.Parse(args[2]) : 1000);
         break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps]");
+        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps]");
         break;
 }

@@ -11,7 +11,7 @@ namespace ReflectedDiffusion.Networks;
 /// </summary>
 public sealed class UNet : ScoreNetwork
 {
-    private readonly Im2ColConv2d _stem, _head;
+    private readonly SameConv2d _stem, _head;
     private readonly GroupNorm _headNorm;
     private readonly ModuleList<ResBlock> _down, _middle, _up;
     private readonly int[] _levelOfDown, _levelOfUp;
@@ -21,7 +21,7 @@ public sealed class UNet : ScoreNetwork
     {
         int levels = config.ChannelMultipliers.Length;
         int[] ch = config.ChannelMultipliers.Select(m => m * config.BaseChannels).ToArray();
-        _stem = new Im2ColConv2d(config.Channels, config.BaseChannels);
+        _stem = new SameConv2d(config.Channels, config.BaseChannels);
 
         // Down path: every block output (and the stem) is kept as a skip.
         var down = new List<ResBlock>(); var downLevels = new List<int>();
@@ -52,12 +52,12 @@ public sealed class UNet : ScoreNetwork
         _levelOfDown = downLevels.ToArray();
         _levelOfUp = upLevels.ToArray();
         _headNorm = ResBlock.Norm(c);
-        _head = new Im2ColConv2d(c, config.Channels);
+        _head = new SameConv2d(c, config.Channels);
         RegisterComponents();
     }
 
     /// <summary>The first convolution, image channels to base channels.</summary>
-    internal Im2ColConv2d Stem => _stem;
+    internal SameConv2d Stem => _stem;
 
     /// <summary>The down-path blocks; a new level (after a 2x2 average pool) starts every ResBlocksPerLevel blocks.</summary>
     internal IReadOnlyList<ResBlock> Down => _down.AsReadOnly();
@@ -72,7 +72,7 @@ public sealed class UNet : ScoreNetwork
     internal GroupNorm HeadNorm => _headNorm;
 
     /// <summary>The last convolution, back to image channels.</summary>
-    internal Im2ColConv2d Head => _head;
+    internal SameConv2d Head => _head;
 
     /// <inheritdoc />
     protected override Tensor Raw(Tensor centred, Tensor embedding)
@@ -103,18 +103,18 @@ public sealed class UNet : ScoreNetwork
 internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm _n1, _n2;
-    private readonly Im2ColConv2d _c1, _c2;
-    private readonly Im2ColConv2d? _skip;
+    private readonly SameConv2d _c1, _c2;
+    private readonly SameConv2d? _skip;
     private readonly Linear _emb;
 
     public ResBlock(int inChannels, int outChannels, int embeddingDim) : base(nameof(ResBlock))
     {
         _n1 = Norm(inChannels);
-        _c1 = new Im2ColConv2d(inChannels, outChannels);
+        _c1 = new SameConv2d(inChannels, outChannels);
         _emb = nn.Linear(embeddingDim, outChannels);
         _n2 = Norm(outChannels);
-        _c2 = new Im2ColConv2d(outChannels, outChannels);
-        if (inChannels != outChannels) _skip = new Im2ColConv2d(inChannels, outChannels, 1);
+        _c2 = new SameConv2d(outChannels, outChannels);
+        if (inChannels != outChannels) _skip = new SameConv2d(inChannels, outChannels, 1);
         RegisterComponents();
     }
 
@@ -122,7 +122,7 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
     internal GroupNorm FirstNorm => _n1;
 
     /// <summary>The first 3x3 convolution.</summary>
-    internal Im2ColConv2d FirstConv => _c1;
+    internal SameConv2d FirstConv => _c1;
 
     /// <summary>Projects the activated embedding to a per-channel shift.</summary>
     internal Linear EmbeddingProjection => _emb;
@@ -131,10 +131,10 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
     internal GroupNorm SecondNorm => _n2;
 
     /// <summary>The second 3x3 convolution.</summary>
-    internal Im2ColConv2d SecondConv => _c2;
+    internal SameConv2d SecondConv => _c2;
 
     /// <summary>The 1x1 convolution on the residual path when the channel count changes; null otherwise.</summary>
-    internal Im2ColConv2d? SkipConv => _skip;
+    internal SameConv2d? SkipConv => _skip;
 
     /// <summary>
     /// GroupNorm with its affine parameters set explicitly to (1, 0): TorchSharp 0.107's GroupNorm can leave them

@@ -116,7 +116,10 @@ public static class ReflectedHeatKernel
         return result.to(outType).MoveToOuterDisposeScope();
     }
 
-    // Signed offsets x - c for every image c, stacked on a new last axis. Offsets are formed from exact
+    // Signed offsets x - c for every image c, stacked on a new leading axis: [images, n]. With the series index
+    // leading, every reduction below runs over a few contiguous rows of length n (vectorised elementwise work)
+    // instead of over a short strided last axis. (Dimension arguments are written 0L: a bare 0 binds to the
+    // ScalarType overloads.) Offsets are formed from exact
     // differences (x - x0, x + x0, (x - 1) + (x0 - 1)) so that near-coincident points keep full precision.
     private static Tensor ImageOffsets(Tensor x, Tensor x0, int shifts)
     {
@@ -131,22 +134,20 @@ public static class ReflectedHeatKernel
             offsets.Add(mirrorLow + 2 * k);
             offsets.Add(mirrorHigh - 2 * k);
         }
-        return torch.stack(offsets, -1);
+        return torch.stack(offsets, 0L);
     }
 
     private static Tensor ImagesLogDensity(Tensor x, Tensor x0, Tensor sigma, int shifts)
     {
-        var s = sigma.unsqueeze(-1);
-        var z = ImageOffsets(x, x0, shifts) / s;
-        return torch.logsumexp(Logits(z), -1) - torch.log(sigma) - 0.5 * System.Math.Log(2 * System.Math.PI);
+        var z = ImageOffsets(x, x0, shifts) / sigma;
+        return torch.logsumexp(Logits(z), 0L) - torch.log(sigma) - 0.5 * System.Math.Log(2 * System.Math.PI);
     }
 
     private static Tensor ImagesScore(Tensor x, Tensor x0, Tensor sigma, int shifts)
     {
-        var s = sigma.unsqueeze(-1);
-        var z = ImageOffsets(x, x0, shifts) / s;
-        var w = torch.softmax(Logits(z), -1);
-        return -(w * z).sum(-1) / sigma;
+        var z = ImageOffsets(x, x0, shifts) / sigma;
+        var w = torch.softmax(Logits(z), dim: 0);
+        return -(w * z).sum(0L) / sigma;
     }
 
     // Image log-weights -z^2/2, floored 600 below the largest: exp() of the floored values stays a normal
@@ -154,7 +155,7 @@ public static class ReflectedHeatKernel
     private static Tensor Logits(Tensor z)
     {
         var logits = -0.5 * z * z;
-        return torch.maximum(logits, logits.amax([-1], keepdim: true) - 600);
+        return torch.maximum(logits, logits.amax([0L], keepdim: true) - 600);
     }
 
     // Returns (p, dp/dx) of the cosine series: p = 1 + 2 sum_k exp(-k^2 pi^2 tau) cos(k pi x) cos(k pi x0).

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using ReflectedDiffusion.Density;
+using ReflectedDiffusion.Networks;
+using ReflectedDiffusion.Sampling;
+using ReflectedDiffusion.Sde;
+using ReflectedDiffusion.Training;
+using static TorchSharp.torch;
+
+namespace ReflectedDiffusion.Benchmarks;
+
+/// <summary>
+/// Our code against the PyTorch reference script (reference/versus.py: the same networks, loss, batch sizes and step
+/// counts), measured alternately in one run with the same thread count; prints every figure and the median ratio.
+/// </summary>
+internal static class VersusPyTorch
+{
+    public static void Run(double seconds, int rounds, int sampleRows, int likelihoodRows)
+    {
+        TorchRuntime.EnsureConfigured();
+        int threads = get_num_threads();
+        string python = EnsurePython();
+        string script = Path.Combine(AppContext.BaseDirectory, "reference", "versus.py");
+        Console.WriteLine($"threads {threads}; {rounds} alternating rounds; training {seconds} s per figure; sampling {sampleRows} rows x 1,000 steps; likelihood {likelihoodRows} rows");
+        Console.WriteLine($"convolution path: {(ConvolutionBackend.UsesNative(CPU) ? "native conv2d" : "unfold")}; reference: {Capture(python, "-c \"import torch; print('PyTorch', torch.__version__)\"").Trim()}");
+        var table = new List<string>();
+        void Figure(string name, string pyFigure, double pyAmount, string unit, Func<double> ours)
+        {
+            var (o, r) = (new List<double>(), new List<double>());
+            for (int i = 0; i < rounds; i++)
+            {
+                o.Add(ours());
+                string line = Capture(python, $"\"{script}\" {pyFigure} {pyAmount.ToString(CultureInfo.InvariantCulture)} {threads}");
+                r.Add(double.Parse(line.Trim().Split(' ')[1], CultureInfo.InvariantCulture));
+                Console.WriteLine($"  {name} round {i + 1}: ours {o[^1]:F1}, reference {r[^1]:F1} {unit}");
+            }
+            double mo = Median(o), mr = Median(r);
+            table.Add($"| {name} | {mo:F1} | {mr:F1} | {unit} | {mo / mr:F2}x |");
+        }
+        Figure("training, ResidualMlp d=64, batch 512", "train-mlp", seconds, "samples/s", () => Train(new ScoreNetworkConfig { Dimension = 64 }, 512, seconds));
+        Figure("training, U-Net 28x28, batch 128", "train-unet", seconds, "samples/s",
+            () => Train(new ScoreNetworkConfig { Kind = NetworkKind.UNet, Channels = 1, Height = 28, Width = 28, Dimension = 784 }, 128, seconds));
+        Figure("sampling, reflected SDE 1,000 steps, d=2", "sample", sampleRows, "rows/s", () => Sample(sampleRows));
+        Figure("likelihood, RK45 1e-5 exact trace, d=8", "likelihood", likelihoodRows, "rows/s", () => Score(likelihoodRows));
+        Console.WriteLine();
+        Console.WriteLine("| figure | ours | reference | unit | ratio |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var row in table) Console.WriteLine(row);
+    }
+
+    private static double Train(ScoreNetworkConfig config, int batch, double seconds)
+    {
+        using var x = rand(4096, config.Dimension);
+        var data = new InMemoryTrainingSet(x);
+        var sde = new ReflectedVeSde();
+        var warm = new ScoreTrainer(config, sde, new TrainerOptions { Steps = 3, BatchSize = batch }).Fit(data);
+        warm.Network.Dispose();
+        long steps = System.Math.Max(3, (long)(seconds * warm.SamplesPerSecond / batch));
+        var result = new ScoreTrainer(config, sde, new TrainerOptions { Steps = steps, BatchSize = batch }).Fit(data);
+        result.Network.Dispose();
+        return result.SamplesPerSecond;
+    }
+
+    private static double Sample(int rows)
+    {
+        random.manual_seed(1);
+        using var net = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 2 });
+        var clock = Stopwatch.StartNew();
+        using var r = Sampler.Generate(net, new ReflectedVeSde(), rows, SamplerKind.ReflectedSde, new SamplerOptions { Steps = 1000 }).Samples;
+        return rows / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Score(int rows)
+    {
+        random.manual_seed(1);
+        using var net = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 8 });
+        using var x = rand(rows, 8, dtype: float64);
+        var clock = Stopwatch.StartNew();
+        Likelihood.Evaluate(net, new ReflectedVeSde(), x);
+        return rows / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
+    }
+
+    // python3 with torch; on Debian, installs python3-torch and libopenblas0-pthread when missing (needs root).
+    private static string EnsurePython()
+    {
+        string python = Environment.GetEnvironmentVariable("RDIFF_PYTHON") ?? "/usr/bin/python3";
+        if (TryRun(python, "-c \"import torch\"")) return python;
+        Console.WriteLine("PyTorch missing: installing python3-torch and libopenblas0-pthread with apt-get");
+        if (!TryRun("apt-get", "install -y --no-install-recommends python3-torch libopenblas0-pthread") || !TryRun(python, "-c \"import torch\""))
+            throw new InvalidOperationException($"{python} cannot import torch; install python3-torch (Debian) or set RDIFF_PYTHON.");
+        return python;
+    }
+
+    private static bool TryRun(string file, string args)
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            p.StandardOutput.ReadToEnd(); p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; }
+    }
+
+    private static string Capture(string file, string args)
+    {
+        var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+        using var p = Process.Start(info)!;
+        var err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {args} failed ({p.ExitCode}): {err.Result}");
+        return output;
+    }
+}
