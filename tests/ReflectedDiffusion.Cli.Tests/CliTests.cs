@@ -59,7 +59,7 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     {
         Assert.True(trained.Code == 0, trained.Error);
         Assert.Contains("300 rows of 3 features, 2 classes", trained.Output);
-        Assert.Empty(Directory.GetFiles(trained.Folder, "*.tmp-*"));
+        Assert.Empty(Directory.GetFiles(trained.Folder, "*.tmp"));
         var ml = new MLContext().RegisterReflectedDiffusion();
         var model = ml.Model.Load(trained.ModelPath, out var schema);
         Assert.Equal(3, ((VectorDataViewType)schema["Features"].Type).Size);
