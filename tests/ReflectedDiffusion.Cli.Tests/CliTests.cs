@@ -151,6 +151,8 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
             using var writer = new StreamWriter(zip.CreateEntry("ReflectedDiffusion/rdiff.json").Open());
             writer.Write("""{"Features":["width","height","depth"],"Label":"kind","Classes":["narrow","wide"],"LikelihoodSteps":100,"FoldLikelihood":false,"FormatName":"rdiff-model/1"}""");
         }
+        // A consistent file of the old format: its manifest describes it.
+        using (var file = File.Open(old, FileMode.Open, FileAccess.ReadWrite)) IO.ModelManifest.Add(file);
         var (code, _, error) = Run("score", "--model", old, "--data", trained.DataPath, "--out", Temp("old.csv"));
         Assert.Equal(2, code);
         Assert.Contains("model format 'rdiff-model/1' is not rdiff-model/2", error);
@@ -319,6 +321,70 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         (code, _, error) = Run("score", "--model", trained.DataPath, "--data", trained.DataPath, "--out", Temp("s.csv"));
         Assert.Equal(2, code);
         Assert.Contains("not a model file", error);
+    }
+
+    [Fact]
+    public void DamagedModelFilesExitWithTwoNamingTheEntry()
+    {
+        var original = File.ReadAllBytes(trained.ModelPath);
+        string damaged = Temp("damaged.zip");
+        // One flipped bit inside the stored network weights: refused before anything is read, naming the entry.
+        byte[] copy;
+        using (var edited = new MemoryStream())
+        {
+            edited.Write(original);
+            using (var zip = new ZipArchive(edited, ZipArchiveMode.Update, leaveOpen: true))
+            {
+                var entry = zip.GetEntry("ReflectedDiffusion/score-model.bin")!;
+                byte[] weights;
+                using (var s = entry.Open()) { using var m = new MemoryStream(); s.CopyTo(m); weights = m.ToArray(); }
+                weights[weights.Length - 100] ^= 0x01;
+                entry.Delete();
+                using var w = zip.CreateEntry("ReflectedDiffusion/score-model.bin").Open();
+                w.Write(weights);
+            }
+            copy = edited.ToArray();
+        }
+        File.WriteAllBytes(damaged, copy);
+        foreach (var args in new[] { new[] { "score", "--model", damaged, "--data", trained.DataPath, "--out", Temp("never.csv") }, ["sample", "--model", damaged, "--count", "2", "--out", Temp("never.csv")], ["export", "--model", damaged, "--out", Temp("never-onnx")] })
+        {
+            var (code, _, error) = Run(args);
+            Assert.Equal(2, code);
+            Assert.Contains("entry 'ReflectedDiffusion/score-model.bin' does not match its SHA-256", error);
+            Assert.DoesNotContain("   at ", error); // no stack trace
+        }
+        Assert.False(File.Exists(Temp("never.csv")));
+
+        // 100 random mutations through rdiff's loader: refused as bad input, or read with every entry unchanged.
+        var rng = new Random(3);
+        int refused = 0;
+        for (int trial = 0; trial < 100; trial++)
+        {
+            var (kind, mutated) = Testing.ModelFileMutations.Mutate(original, rng);
+            File.WriteAllBytes(damaged, mutated);
+            try
+            {
+                using var bundle = ModelBundle.Load(damaged);
+                Assert.True(SameEntries(original, mutated), $"trial {trial} ({kind}): a changed file was accepted");
+            }
+            catch (InputException e)
+            {
+                Assert.Contains(damaged, e.Message);
+                refused++;
+            }
+        }
+        Assert.True(refused > 75, $"{refused} of 100 mutations refused");
+    }
+
+    private static bool SameEntries(byte[] a, byte[] b)
+    {
+        static Dictionary<string, byte[]> Read(byte[] zip)
+        {
+            using var archive = new ZipArchive(new MemoryStream(zip), ZipArchiveMode.Read);
+            return archive.Entries.ToDictionary(e => e.FullName, e => { using var s = e.Open(); using var m = new MemoryStream(); s.CopyTo(m); return m.ToArray(); });
+        }
+        var (x, y) = (Read(a), Read(b));
+        return x.Count == y.Count && x.All(e => y.TryGetValue(e.Key, out var v) && v.AsSpan().SequenceEqual(e.Value));
     }
 
     [Fact]
