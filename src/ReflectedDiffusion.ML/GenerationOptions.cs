@@ -26,7 +26,7 @@ public sealed class GenerationOptions
     public int? Steps;
     /// <summary>Seed of the run: row i uses the row seed of (Seed, i).</summary>
     public ulong Seed;
-    /// <summary>Classifier-free guidance weight (conditional models; 0 is plain conditional sampling).</summary>
+    /// <summary>Classifier-free guidance weight, finite and not negative (conditional models; 0 is plain conditional sampling).</summary>
     public double Guidance;
     /// <summary>Rows integrated together (memory against speed; the rows do not depend on it).</summary>
     public int BatchSize = 1024;
@@ -48,7 +48,7 @@ public sealed class GenerationOptions
     {
         if (!Enum.IsDefined(Sampler)) throw new ArgumentOutOfRangeException(nameof(Sampler), Sampler, "Sampler is not a known sampler.");
         if (Steps is <= 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be positive.");
-        if (!double.IsFinite(Guidance)) throw new ArgumentOutOfRangeException(nameof(Guidance), Guidance, "Guidance must be finite.");
+        if (!double.IsFinite(Guidance) || Guidance < 0) throw new ArgumentOutOfRangeException(nameof(Guidance), Guidance, "Guidance must be finite and not negative.");
         if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be positive.");
     }
 }

@@ -231,6 +231,9 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "0", "--out", Temp("s.csv"));
         Assert.Equal(2, code);
         Assert.Contains("Option '--count'", error);
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.csv"), "--guidance", "-1");
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--guidance': Guidance must be finite and not negative", error);
     }
 
     [Fact]
@@ -301,6 +304,12 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--bounds", "unit");
         Assert.Equal(2, code);
         Assert.Contains("Row 1 (" + bad + " line 3), feature 1 (column 'b'): value 1.7 lies outside the bounds [0, 1]", error);
+
+        // Data bounds (the default for CSV files) need a range: a constant column is named.
+        File.WriteAllLines(bad, ["a,b", "0.1,0.5", "0.3,0.5"]);
+        (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"));
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--bounds': Bounds Data: feature 1 (column 'b') has the same value 0.5 in all 2 rows", error);
 
         (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--label", "kind");
         Assert.Equal(2, code);
