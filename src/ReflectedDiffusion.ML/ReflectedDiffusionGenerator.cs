@@ -32,7 +32,8 @@ public sealed class ReflectedDiffusionGenerator
     /// <summary>
     /// Generates <paramref name="count"/> rows. Conditional models take one class index per row in
     /// <paramref name="labels"/> (the number of classes, or null for all rows, means no label) and
-    /// <see cref="GenerationOptions.Guidance"/>; row i uses the row seed of (<see cref="GenerationOptions.Seed"/>, i).
+    /// <see cref="GenerationOptions.Guidance"/>; row i uses the row seed of (<see cref="GenerationOptions.Seed"/>,
+    /// <see cref="GenerationOptions.FirstRow"/> + i), so shards of a run concatenate to the unsplit run.
     /// </summary>
     public float[][] Generate(int count, GenerationOptions? options = null, long[]? labels = null)
     {
