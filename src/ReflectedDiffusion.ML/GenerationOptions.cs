@@ -48,6 +48,15 @@ public sealed class GenerationOptions
         _ => DefaultHeunSteps,
     };
 
+    /// <summary>A copy for the rows from <paramref name="firstRow"/> on, without the progress callback (the caller reports).</summary>
+    internal GenerationOptions ForRows(long firstRow)
+    {
+        var copy = (GenerationOptions)MemberwiseClone();
+        copy.FirstRow = firstRow;
+        copy.Progress = null;
+        return copy;
+    }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
     public void Validate()
     {

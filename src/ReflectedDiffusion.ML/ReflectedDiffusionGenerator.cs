@@ -50,6 +50,33 @@ public sealed class ReflectedDiffusionGenerator
     }
 
     /// <summary>
+    /// Generates <paramref name="count"/> rows as a stream, <see cref="GenerationOptions.BatchSize"/> rows at a time, so
+    /// memory stays flat however many rows are drawn: the rows of <see cref="Generate"/> for the same options, value for
+    /// value (each batch is one call for rows FirstRow + k BatchSize onwards). Conditional models take the class of
+    /// row i of the run from <paramref name="labelOf"/> (null: unconditional).
+    /// </summary>
+    public IEnumerable<float[]> GenerateStream(long count, GenerationOptions? options = null, Func<long, long>? labelOf = null)
+    {
+        options ??= new GenerationOptions();
+        options.Validate();
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "The number of rows must be positive.");
+        return Batches(count, options, labelOf).SelectMany(batch => batch);
+    }
+
+    private IEnumerable<float[][]> Batches(long count, GenerationOptions options, Func<long, long>? labelOf)
+    {
+        long first = options.FirstRow;
+        for (long done = 0; done < count; done += options.BatchSize)
+        {
+            int n = (int)System.Math.Min(options.BatchSize, count - done);
+            var batch = options.ForRows(first + done);
+            var labels = labelOf is null ? null : Enumerable.Range(0, n).Select(i => labelOf(first + done + i)).ToArray();
+            yield return Generate(n, batch, labels);
+            options.Progress?.Invoke(done + n, count);
+        }
+    }
+
+    /// <summary>
     /// Generates rows (see <see cref="Generate"/>) as an <see cref="IDataView"/> with a known-size vector column, for
     /// data augmentation. With <paramref name="balanceLabels"/> (conditional models only) row i is drawn for class
     /// i mod C, and a key column <paramref name="labelColumnName"/> (C values, class index i is key i + 1, as
