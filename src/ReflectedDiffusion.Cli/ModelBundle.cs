@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.ML;
+using ReflectedDiffusion.IO;
 using ReflectedDiffusion.ML;
 
 namespace ReflectedDiffusion.Cli;
@@ -28,8 +29,8 @@ internal sealed record ModelInfo(string[] Features, string[]? Classes, Reflected
 /// <summary>
 /// A model file: an ML.NET model file (<c>mlContext.Model.Load</c> opens it and adds <c>LogLikelihood</c> and
 /// <c>BitsPerDimension</c> to a <c>Features</c> vector column) with two more entries that ML.NET ignores: the trained
-/// score model and the tool's <see cref="ModelInfo"/>. Written to a temporary file, then renamed, so a failed or
-/// cancelled run leaves no half-written model.
+/// score model and the tool's <see cref="ModelInfo"/>, and a manifest of them all (<see cref="ModelManifest"/>). Written
+/// atomically (<see cref="AtomicFile"/>), so a failed or cancelled run leaves no half-written model.
 /// </summary>
 internal sealed class ModelBundle(ReflectedDiffusionTransformer transformer, ModelInfo info) : IDisposable
 {
@@ -42,33 +43,30 @@ internal sealed class ModelBundle(ReflectedDiffusionTransformer transformer, Mod
 
     public void Save(string path)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + $".tmp-{Guid.NewGuid():N}";
-        try
+        using var buffer = new MemoryStream();
+        var ml = new MLContext();
+        ml.Model.Save(Transformer, Workflow.FeatureView(ml, [], Info.Features.Length).Schema, buffer);
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Update, leaveOpen: true))
         {
-            var ml = new MLContext();
-            ml.Model.Save(Transformer, Workflow.FeatureView(ml, [], Info.Features.Length).Schema, temp);
-            using (var zip = ZipFile.Open(temp, ZipArchiveMode.Update))
-            {
-                using (var s = zip.CreateEntry(ScoreModelEntry).Open()) Model.Save(s);
-                using (var s = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(s, Info, ModelInfo.Json);
-            }
-            File.Move(temp, full, overwrite: true);
+            using (var s = zip.CreateEntry(ScoreModelEntry).Open()) Model.Save(s);
+            using (var s = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(s, Info, ModelInfo.Json);
         }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        ModelManifest.Add(buffer);
+        AtomicFile.Write(path, s => s.Write(buffer.GetBuffer(), 0, (int)buffer.Length));
     }
 
+    /// <summary>
+    /// Reads a model file: every entry is checked against the file's manifest before any is deserialised, so a damaged
+    /// file is refused naming the entry (exit code 2), never half-read.
+    /// </summary>
     public static ModelBundle Load(string path)
     {
         if (!File.Exists(path)) throw new InputException($"Model file '{path}' not found.");
-        ZipArchive zip;
-        try { zip = ZipFile.OpenRead(path); }
-        catch (InvalidDataException) { throw new InputException($"'{path}' is not a model file (not a zip archive)."); }
-        using (zip)
+        MemoryStream bytes;
+        try { bytes = VerifiedModelFiles.ReadVerified(path); }
+        catch (InvalidDataException e) { throw new InputException(e.Message); }
+        using (bytes)
+        using (var zip = new ZipArchive(bytes, ZipArchiveMode.Read))
         {
             var infoEntry = zip.GetEntry(InfoEntry);
             var modelEntry = zip.GetEntry(ScoreModelEntry);
@@ -78,7 +76,9 @@ internal sealed class ModelBundle(ReflectedDiffusionTransformer transformer, Mod
             using var buffer = new MemoryStream();
             using (var s = modelEntry.Open()) s.CopyTo(buffer);
             buffer.Position = 0;
-            var model = ScoreModel.Load(buffer);
+            ScoreModel model;
+            try { model = ScoreModel.Load(buffer); }
+            catch (InvalidDataException e) { throw new InputException($"'{path}': {e.Message}"); }
             // The scoring graph is rebuilt from the options the model was trained with, over the tool's feature column.
             info.Options.FeatureColumnName = FeatureColumn;
             return new ModelBundle(ReflectedDiffusionTransformer.FromScoreModel(model, info.Options), info);

@@ -12,15 +12,16 @@ internal static class ScoreCommand
         var model = CommonOptions.Model();
         var data = CommonOptions.Required("--data", "The rows to score: a CSV file with the training's feature columns, or an IDX image file.");
         var output = CommonOptions.Required("--out", "The CSV file to write: the input's columns, then log_likelihood (nats) and bits_per_dim.");
+        var rows = RowRange.Option("the data");
         var command = new Command("score", "Scores rows with the model's exact log-likelihood (the options it was trained with: likelihood steps, probes, folding, batch size).")
         {
-            model, data, output,
+            model, data, output, rows,
         };
-        command.SetAction(p => Score(context, p.GetRequiredValue(model), p.GetRequiredValue(data), p.GetRequiredValue(output)));
+        command.SetAction(p => Score(context, p.GetRequiredValue(model), p.GetRequiredValue(data), p.GetRequiredValue(output), RowRange.Parse(p.GetValue(rows))));
         return command;
     }
 
-    private static void Score(CliContext context, string modelPath, string dataPath, string outPath)
+    private static void Score(CliContext context, string modelPath, string dataPath, string outPath, RowRange? range)
     {
         using var bundle = ModelBundle.Load(modelPath);
         var info = bundle.Info;
@@ -39,6 +40,7 @@ internal static class ScoreCommand
             var table = CsvTable.Read(dataPath);
             (header, fields, rows) = (table.Header, table.Rows, table.ReadFeatures(info.Features));
         }
+        if (range is { } shard) (fields, rows) = (shard.Of(fields, dataPath), shard.Of(rows, dataPath));
         var watch = Stopwatch.StartNew();
         var (ll, bpd) = Workflow.Score(bundle, rows, context.Progress);
         CsvTable.Write(outPath, [.. header, "log_likelihood", "bits_per_dim"],

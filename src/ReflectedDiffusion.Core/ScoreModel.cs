@@ -52,19 +52,46 @@ public sealed class ScoreModel : IDisposable
         return Load(fs);
     }
 
-    /// <summary>Reads a model written by <see cref="Save(Stream)"/>.</summary>
+    /// <summary>
+    /// Reads a model written by <see cref="Save(Stream)"/>. A damaged stream (bad header, network settings out of
+    /// range, weights that do not fit the network, a truncation) is an <see cref="InvalidDataException"/>. The stream
+    /// is trusted not to be crafted: settings within <see cref="ScoreNetworkConfig.Validate"/>'s ranges build the
+    /// network they describe, however large (a model file's manifest, <see cref="IO.ModelManifest"/>, catches damage first).
+    /// </summary>
     public static ScoreModel Load(Stream stream)
     {
         using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        int version = TensorIO.ReadHeader(r, Magic, "reflected diffusion model");
-        if (version != FormatVersion) throw new InvalidDataException($"Model format version {version} is not supported (expected {FormatVersion}).");
-        var header = JsonSerializer.Deserialize<ModelHeader>(r.ReadString()) ?? throw new InvalidDataException("The model header is empty.");
-        var network = ScoreNetwork.Create(header.Network);
+        ModelHeader header;
+        try
+        {
+            int version = TensorIO.ReadHeader(r, Magic, "reflected diffusion model");
+            if (version != FormatVersion) throw new InvalidDataException($"Model format version {version} is not supported (expected {FormatVersion}).");
+            header = JsonSerializer.Deserialize<ModelHeader>(r.ReadString()) ?? throw new InvalidDataException("The model header is empty.");
+            if (header.Network is null || header.Lower is null || header.Upper is null) throw new InvalidDataException("The model header lacks the network or the bounds.");
+            header.Network.Validate();
+        }
+        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or NotSupportedException)
+        {
+            throw new InvalidDataException($"The model header is damaged ({e.Message}).", e);
+        }
         var weights = TensorIO.Read(r);
-        try { network.load_state_dict(weights); }
-        finally { foreach (var t in weights.Values) t.Dispose(); }
-        network.eval();
-        return new ScoreModel(network, new ReflectedVeSde(header.SigmaMin, header.SigmaMax), new BoxBounds(header.Lower, header.Upper));
+        ScoreNetwork? network = null;
+        try
+        {
+            network = ScoreNetwork.Create(header.Network);
+            network.load_state_dict(weights);
+            network.eval();
+            return new ScoreModel(network, new ReflectedVeSde(header.SigmaMin, header.SigmaMax), new BoxBounds(header.Lower, header.Upper));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException)
+        {
+            network?.Dispose();
+            throw new InvalidDataException($"The model's weights do not fit its network or its settings are out of range ({e.Message}).", e);
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
     }
 
     /// <inheritdoc />

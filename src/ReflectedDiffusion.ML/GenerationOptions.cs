@@ -26,7 +26,12 @@ public sealed class GenerationOptions
     public int? Steps;
     /// <summary>Seed of the run: row i uses the row seed of (Seed, i).</summary>
     public ulong Seed;
-    /// <summary>Classifier-free guidance weight (conditional models; 0 is plain conditional sampling).</summary>
+    /// <summary>
+    /// Index of the first row to generate: a call for <c>count</c> rows gives rows FirstRow..FirstRow+count-1 of the run,
+    /// exactly as one call for all of them would (a shard of a larger job; <c>rdiff sample --rows A:B</c>).
+    /// </summary>
+    public long FirstRow;
+    /// <summary>Classifier-free guidance weight, finite and not negative (conditional models; 0 is plain conditional sampling).</summary>
     public double Guidance;
     /// <summary>Rows integrated together (memory against speed; the rows do not depend on it).</summary>
     public int BatchSize = 1024;
@@ -43,12 +48,22 @@ public sealed class GenerationOptions
         _ => DefaultHeunSteps,
     };
 
+    /// <summary>A copy for the rows from <paramref name="firstRow"/> on, without the progress callback (the caller reports).</summary>
+    internal GenerationOptions ForRows(long firstRow)
+    {
+        var copy = (GenerationOptions)MemberwiseClone();
+        copy.FirstRow = firstRow;
+        copy.Progress = null;
+        return copy;
+    }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
     public void Validate()
     {
         if (!Enum.IsDefined(Sampler)) throw new ArgumentOutOfRangeException(nameof(Sampler), Sampler, "Sampler is not a known sampler.");
         if (Steps is <= 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be positive.");
-        if (!double.IsFinite(Guidance)) throw new ArgumentOutOfRangeException(nameof(Guidance), Guidance, "Guidance must be finite.");
+        if (!double.IsFinite(Guidance) || Guidance < 0) throw new ArgumentOutOfRangeException(nameof(Guidance), Guidance, "Guidance must be finite and not negative.");
         if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be positive.");
+        if (FirstRow < 0) throw new ArgumentOutOfRangeException(nameof(FirstRow), FirstRow, "FirstRow must not be negative.");
     }
 }

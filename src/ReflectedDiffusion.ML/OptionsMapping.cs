@@ -38,7 +38,7 @@ internal static class OptionsMapping
     /// <summary>The sampler's options; <paramref name="count"/> rows in all, for progress.</summary>
     public static SamplerOptions ToSamplerOptions(GenerationOptions o, long count) => new()
     {
-        Steps = o.StepsToTake, Seed = o.Seed, Guidance = o.Guidance, BatchSize = o.BatchSize, CancellationToken = o.CancellationToken,
+        Steps = o.StepsToTake, Seed = o.Seed, FirstRow = o.FirstRow, Guidance = o.Guidance, BatchSize = o.BatchSize, CancellationToken = o.CancellationToken,
         Callback = o.Progress is not { } report ? null : s =>
         {
             // Rows done so far, counting the current batch by the share of its steps taken (adaptive solvers: by time).

@@ -114,6 +114,19 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         return chosen;
     }
 
+    // Data bounds need a range in every feature; a constant one (or a single row) has none, and a box invented around it
+    // would put the model's whole mass on a face.
+    private static void RequireRange(List<float[]> rows, int d)
+    {
+        for (int j = 0; j < d; j++)
+        {
+            float first = rows[0][j];
+            if (rows.All(r => r[j] == first))
+                throw new ArgumentOutOfRangeException(nameof(ReflectedDiffusionOptions.Bounds), BoundsSource.Data,
+                    $"Bounds Data: feature {j} has the same value {first} in all {rows.Count} rows, so the data give it no range. Drop the feature, or use Bounds Explicit (LowerBounds, UpperBounds) or Unit.");
+        }
+    }
+
     private BoxBounds Bounds(List<float[]> rows, int d)
     {
         switch (_options.Bounds)
@@ -125,6 +138,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
                 if (b.Dimension != d) throw new ArgumentOutOfRangeException(nameof(ReflectedDiffusionOptions.LowerBounds), $"The bounds have {b.Dimension} features; column '{_options.FeatureColumnName}' has {d}.");
                 return b;
             default:
+                RequireRange(rows, d);
                 return DataBounds(rows);
         }
     }

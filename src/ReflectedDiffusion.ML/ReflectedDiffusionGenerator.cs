@@ -32,7 +32,8 @@ public sealed class ReflectedDiffusionGenerator
     /// <summary>
     /// Generates <paramref name="count"/> rows. Conditional models take one class index per row in
     /// <paramref name="labels"/> (the number of classes, or null for all rows, means no label) and
-    /// <see cref="GenerationOptions.Guidance"/>; row i uses the row seed of (<see cref="GenerationOptions.Seed"/>, i).
+    /// <see cref="GenerationOptions.Guidance"/>; row i uses the row seed of (<see cref="GenerationOptions.Seed"/>,
+    /// <see cref="GenerationOptions.FirstRow"/> + i), so shards of a run concatenate to the unsplit run.
     /// </summary>
     public float[][] Generate(int count, GenerationOptions? options = null, long[]? labels = null)
     {
@@ -46,6 +47,33 @@ public sealed class ReflectedDiffusionGenerator
         var flat = _model.Bounds.FromUnit(unit.to(float64)).to(float32).contiguous().data<float>().ToArray();
         options.Progress?.Invoke(count, count);
         return Enumerable.Range(0, count).Select(i => flat.AsSpan(i * Dimension, Dimension).ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// Generates <paramref name="count"/> rows as a stream, <see cref="GenerationOptions.BatchSize"/> rows at a time, so
+    /// memory stays flat however many rows are drawn: the rows of <see cref="Generate"/> for the same options, value for
+    /// value (each batch is one call for rows FirstRow + k BatchSize onwards). Conditional models take the class of
+    /// row i of the run from <paramref name="labelOf"/> (null: unconditional).
+    /// </summary>
+    public IEnumerable<float[]> GenerateStream(long count, GenerationOptions? options = null, Func<long, long>? labelOf = null)
+    {
+        options ??= new GenerationOptions();
+        options.Validate();
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "The number of rows must be positive.");
+        return Batches(count, options, labelOf).SelectMany(batch => batch);
+    }
+
+    private IEnumerable<float[][]> Batches(long count, GenerationOptions options, Func<long, long>? labelOf)
+    {
+        long first = options.FirstRow;
+        for (long done = 0; done < count; done += options.BatchSize)
+        {
+            int n = (int)System.Math.Min(options.BatchSize, count - done);
+            var batch = options.ForRows(first + done);
+            var labels = labelOf is null ? null : Enumerable.Range(0, n).Select(i => labelOf(first + done + i)).ToArray();
+            yield return Generate(n, batch, labels);
+            options.Progress?.Invoke(done + n, count);
+        }
     }
 
     /// <summary>

@@ -59,7 +59,7 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     {
         Assert.True(trained.Code == 0, trained.Error);
         Assert.Contains("300 rows of 3 features, 2 classes", trained.Output);
-        Assert.Empty(Directory.GetFiles(trained.Folder, "*.tmp-*"));
+        Assert.Empty(Directory.GetFiles(trained.Folder, "*.tmp"));
         var ml = new MLContext().RegisterReflectedDiffusion();
         var model = ml.Model.Load(trained.ModelPath, out var schema);
         Assert.Equal(3, ((VectorDataViewType)schema["Features"].Type).Size);
@@ -119,6 +119,67 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         for (int i = 0; i < viaApi.Length; i++) Assert.Equal(viaApi[i], viaTool[i]);
     }
 
+    [Theory]
+    [InlineData("sample", "ode-heun")]
+    [InlineData("sample", "sde")]
+    [InlineData("score", null)]
+    public void FourShardsConcatenateToTheUnsplitRunByteForByte(string command, string? sampler)
+    {
+        // Scoring: uneven shards, one of a single row, split inside the unsplit run's batches. Sampling: shard ends on
+        // multiples of the batch size (libtorch's matrix products round differently for different batch sizes).
+        (long, long)[] shards = command == "sample" ? [(0, 10), (10, 30), (30, 35), (35, 37)] : [(0, 77), (77, 150), (150, 151), (151, 300)];
+        string[] Args(string output, params string[] extra) => command == "sample"
+            ? ["sample", "--model", trained.ModelPath, "--out", output, "--seed", "4", "--sampler", sampler!, "--steps", "20", "--batch-size", "5", .. extra]
+            : ["score", "--model", trained.ModelPath, "--data", trained.DataPath, "--out", output, .. extra];
+        string whole = Temp($"{command}-{sampler}-whole.csv");
+        var (code, _, error) = Run(Args(whole, command == "sample" ? ["--count", "37"] : []));
+        Assert.True(code == 0, error);
+        var joined = new List<byte>();
+        for (int k = 0; k < shards.Length; k++)
+        {
+            string part = Temp($"{command}-{sampler}-shard{k}.csv");
+            (code, _, error) = Run(Args(part, "--rows", $"{shards[k].Item1}:{shards[k].Item2}"));
+            Assert.True(code == 0, error);
+            var bytes = File.ReadAllBytes(part);
+            // Every shard has the header line; the data lines follow it.
+            joined.AddRange(k == 0 ? bytes : bytes[(Array.IndexOf(bytes, (byte)'\n') + 1)..]);
+        }
+        Assert.Equal(File.ReadAllBytes(whole), joined.ToArray());
+        if (command == "score") return;
+
+        // A shard that cuts a batch: the same rows up to float rounding.
+        string cut = Temp($"{command}-{sampler}-cut.csv");
+        (code, _, error) = Run(Args(cut, "--rows", "3:12"));
+        Assert.True(code == 0, error);
+        var expected = File.ReadAllLines(whole).Skip(1 + 3).Take(9).ToArray();
+        var got = File.ReadAllLines(cut).Skip(1).ToArray();
+        for (int i = 0; i < 9; i++)
+        {
+            var (a, b) = (expected[i].Split(','), got[i].Split(','));
+            Assert.Equal(a[^1], b[^1]); // the class, by the row's index in the run
+            for (int j = 0; j < 3; j++) Assert.Equal(double.Parse(a[j], CultureInfo.InvariantCulture), double.Parse(b[j], CultureInfo.InvariantCulture), 1e-5);
+        }
+    }
+
+    [Theory]
+    [InlineData("5:5", "is not A:B")]
+    [InlineData("a:3", "is not A:B")]
+    [InlineData("-1:3", "is not A:B")]
+    [InlineData("290:301", "holds 300 rows")]
+    public void BadRowRangesExitWithTwo(string rows, string expected)
+    {
+        var (code, _, error) = Run("score", "--model", trained.ModelPath, "--data", trained.DataPath, "--out", Temp("never.csv"), "--rows", rows);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error);
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--out", Temp("never.csv"), "--rows", "0:3", "--count", "3");
+        Assert.Equal(2, code);
+        Assert.Contains("not both", error);
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--out", Temp("never.csv"));
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--count' (or '--rows A:B') is required", error);
+        Assert.False(File.Exists(Temp("never.csv")));
+    }
+
     [Fact]
     public void ScoreAddsLikelihoodColumnsThatMatchMlNet() => AssertScoresMatchMlNet(trained.ModelPath);
 
@@ -151,6 +212,8 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
             using var writer = new StreamWriter(zip.CreateEntry("ReflectedDiffusion/rdiff.json").Open());
             writer.Write("""{"Features":["width","height","depth"],"Label":"kind","Classes":["narrow","wide"],"LikelihoodSteps":100,"FoldLikelihood":false,"FormatName":"rdiff-model/1"}""");
         }
+        // A consistent file of the old format: its manifest describes it.
+        using (var file = File.Open(old, FileMode.Open, FileAccess.ReadWrite)) IO.ModelManifest.Add(file);
         var (code, _, error) = Run("score", "--model", old, "--data", trained.DataPath, "--out", Temp("old.csv"));
         Assert.Equal(2, code);
         Assert.Contains("model format 'rdiff-model/1' is not rdiff-model/2", error);
@@ -229,6 +292,9 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "0", "--out", Temp("s.csv"));
         Assert.Equal(2, code);
         Assert.Contains("Option '--count'", error);
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.csv"), "--guidance", "-1");
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--guidance': Guidance must be finite and not negative", error);
     }
 
     [Fact]
@@ -252,10 +318,11 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
 
         (code, help, _) = Run("sample", "--help");
         Assert.Equal(0, code);
-        foreach (var field in typeof(GenerationOptions).GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => f.Name is not ("Progress" or "CancellationToken")))
+        foreach (var field in typeof(GenerationOptions).GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => f.Name is not ("Progress" or "CancellationToken" or "FirstRow")))
             Assert.Contains(Flag(field.Name), help);
         Assert.Contains($"[default: {new GenerationOptions().BatchSize}]", help);
         Assert.Contains("[default: ode-heun]", help);
+        Assert.Contains("--rows", help); // FirstRow's flag: --rows A:B
 
         foreach (var command in new[] { "score", "export", "demo" })
             Assert.Equal(0, Run(command, "--help").Code);
@@ -300,6 +367,12 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         Assert.Equal(2, code);
         Assert.Contains("Row 1 (" + bad + " line 3), feature 1 (column 'b'): value 1.7 lies outside the bounds [0, 1]", error);
 
+        // Data bounds (the default for CSV files) need a range: a constant column is named.
+        File.WriteAllLines(bad, ["a,b", "0.1,0.5", "0.3,0.5"]);
+        (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"));
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--bounds': Bounds Data: feature 1 (column 'b') has the same value 0.5 in all 2 rows", error);
+
         (code, _, error) = Run("train", "--data", bad, "--out", Temp("never.zip"), "--label", "kind");
         Assert.Equal(2, code);
         Assert.Contains("column 'kind' is not in", error);
@@ -319,6 +392,70 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         (code, _, error) = Run("score", "--model", trained.DataPath, "--data", trained.DataPath, "--out", Temp("s.csv"));
         Assert.Equal(2, code);
         Assert.Contains("not a model file", error);
+    }
+
+    [Fact]
+    public void DamagedModelFilesExitWithTwoNamingTheEntry()
+    {
+        var original = File.ReadAllBytes(trained.ModelPath);
+        string damaged = Temp("damaged.zip");
+        // One flipped bit inside the stored network weights: refused before anything is read, naming the entry.
+        byte[] copy;
+        using (var edited = new MemoryStream())
+        {
+            edited.Write(original);
+            using (var zip = new ZipArchive(edited, ZipArchiveMode.Update, leaveOpen: true))
+            {
+                var entry = zip.GetEntry("ReflectedDiffusion/score-model.bin")!;
+                byte[] weights;
+                using (var s = entry.Open()) { using var m = new MemoryStream(); s.CopyTo(m); weights = m.ToArray(); }
+                weights[weights.Length - 100] ^= 0x01;
+                entry.Delete();
+                using var w = zip.CreateEntry("ReflectedDiffusion/score-model.bin").Open();
+                w.Write(weights);
+            }
+            copy = edited.ToArray();
+        }
+        File.WriteAllBytes(damaged, copy);
+        foreach (var args in new[] { new[] { "score", "--model", damaged, "--data", trained.DataPath, "--out", Temp("never.csv") }, ["sample", "--model", damaged, "--count", "2", "--out", Temp("never.csv")], ["export", "--model", damaged, "--out", Temp("never-onnx")] })
+        {
+            var (code, _, error) = Run(args);
+            Assert.Equal(2, code);
+            Assert.Contains("entry 'ReflectedDiffusion/score-model.bin' does not match its SHA-256", error);
+            Assert.DoesNotContain("   at ", error); // no stack trace
+        }
+        Assert.False(File.Exists(Temp("never.csv")));
+
+        // 100 random mutations through rdiff's loader: refused as bad input, or read with every entry unchanged.
+        var rng = new Random(3);
+        int refused = 0;
+        for (int trial = 0; trial < 100; trial++)
+        {
+            var (kind, mutated) = Testing.ModelFileMutations.Mutate(original, rng);
+            File.WriteAllBytes(damaged, mutated);
+            try
+            {
+                using var bundle = ModelBundle.Load(damaged);
+                Assert.True(SameEntries(original, mutated), $"trial {trial} ({kind}): a changed file was accepted");
+            }
+            catch (InputException e)
+            {
+                Assert.Contains(damaged, e.Message);
+                refused++;
+            }
+        }
+        Assert.True(refused > 75, $"{refused} of 100 mutations refused");
+    }
+
+    private static bool SameEntries(byte[] a, byte[] b)
+    {
+        static Dictionary<string, byte[]> Read(byte[] zip)
+        {
+            using var archive = new ZipArchive(new MemoryStream(zip), ZipArchiveMode.Read);
+            return archive.Entries.ToDictionary(e => e.FullName, e => { using var s = e.Open(); using var m = new MemoryStream(); s.CopyTo(m); return m.ToArray(); });
+        }
+        var (x, y) = (Read(a), Read(b));
+        return x.Count == y.Count && x.All(e => y.TryGetValue(e.Key, out var v) && v.AsSpan().SequenceEqual(e.Value));
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public static class Sampler
         {
             using var scope = NewDisposeScope();
             long n = System.Math.Min(options.BatchSize, count - first);
-            var seeds = CounterNoise.RowSeeds(options.Seed, first, n);
+            var seeds = CounterNoise.RowSeeds(options.Seed, options.FirstRow + first, n);
             var lab = labels is null ? null : torch.tensor(labels.AsSpan((int)first, (int)n).ToArray());
             var (x, nfe) = run(seeds, lab, first);
             evaluations += nfe * n;

@@ -25,8 +25,13 @@ public sealed class SamplerOptions
 {
     /// <summary>Steps of the fixed-step samplers (SDE, predictor-corrector, Heun).</summary>
     public int Steps { get; set; } = 500;
-    /// <summary>Seed: sample i uses the row seed derived from (Seed, i).</summary>
+    /// <summary>Seed: sample i uses the row seed derived from (Seed, FirstRow + i).</summary>
     public ulong Seed { get; set; }
+    /// <summary>
+    /// Index of the first sample in its run: a call for rows [FirstRow, FirstRow + count) gives exactly those rows of
+    /// one call for them all, so a run can be split into shards with no coordination.
+    /// </summary>
+    public long FirstRow { get; set; }
     /// <summary>Rows integrated together (memory versus speed; results do not depend on it).</summary>
     public int BatchSize { get; set; } = 4096;
     /// <summary>Classifier-free guidance weight w (0: plain conditional or unconditional sampling).</summary>
@@ -53,6 +58,7 @@ public sealed class SamplerOptions
     {
         if (Steps <= 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be positive.");
         if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be positive.");
+        if (FirstRow < 0) throw new ArgumentOutOfRangeException(nameof(FirstRow), FirstRow, "FirstRow must not be negative.");
         if (!double.IsFinite(Guidance)) throw new ArgumentOutOfRangeException(nameof(Guidance), Guidance, "Guidance must be finite.");
         if (!(SignalToNoise > 0)) throw new ArgumentOutOfRangeException(nameof(SignalToNoise), SignalToNoise, "SignalToNoise must be positive.");
         if (CorrectorSteps < 0) throw new ArgumentOutOfRangeException(nameof(CorrectorSteps), CorrectorSteps, "CorrectorSteps must not be negative.");

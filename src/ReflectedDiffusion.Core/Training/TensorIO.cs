@@ -31,28 +31,64 @@ public static class TensorIO
         }
     }
 
-    /// <summary>Reads named tensors written by <see cref="Write"/>, on the CPU.</summary>
+    /// <summary>The most tensors, and the highest rank, a stream may declare.</summary>
+    public const int MaxTensors = 100_000, MaxRank = 8;
+
+    /// <summary>
+    /// Reads named tensors written by <see cref="Write"/>, on the CPU. Damaged input (a count, rank or shape that is
+    /// negative, absurd or larger than what the stream still holds, an unknown dtype, a truncation) is an
+    /// <see cref="InvalidDataException"/> naming the tensor; nothing is allocated for sizes the stream cannot hold.
+    /// </summary>
     public static Dictionary<string, Tensor> Read(BinaryReader r)
     {
-        int count = r.ReadInt32();
-        var result = new Dictionary<string, Tensor>(count);
-        for (int i = 0; i < count; i++)
+        var result = new Dictionary<string, Tensor>();
+        try
         {
-            string name = r.ReadString();
-            var dtype = (ScalarType)r.ReadInt32();
-            long[] shape = new long[r.ReadInt64()];
-            for (int k = 0; k < shape.Length; k++) shape[k] = r.ReadInt64();
-            long n = shape.Aggregate(1L, (a, b) => a * b);
-            result[name] = dtype switch
+            int count = r.ReadInt32();
+            if (count < 0 || count > MaxTensors) throw new InvalidDataException($"The weights declare {count} tensors; expected 0 to {MaxTensors}.");
+            for (int i = 0; i < count; i++)
             {
-                ScalarType.Float32 => torch.tensor(ReadMany(n, r.ReadSingle), shape),
-                ScalarType.Float64 => torch.tensor(ReadMany(n, r.ReadDouble), shape),
-                ScalarType.Int64 => torch.tensor(ReadMany(n, r.ReadInt64), shape),
-                _ => throw new InvalidDataException($"Tensor '{name}' has unsupported dtype code {(int)dtype}."),
-            };
+                string name = r.ReadString();
+                var dtype = (ScalarType)r.ReadInt32();
+                int size = dtype switch
+                {
+                    ScalarType.Float32 => 4,
+                    ScalarType.Float64 or ScalarType.Int64 => 8,
+                    _ => throw new InvalidDataException($"Tensor '{name}' has unsupported dtype code {(int)dtype}."),
+                };
+                long rank = r.ReadInt64();
+                if (rank < 0 || rank > MaxRank) throw new InvalidDataException($"Tensor '{name}' declares rank {rank}; expected 0 to {MaxRank}.");
+                long[] shape = new long[rank];
+                long n = 1;
+                for (int k = 0; k < shape.Length; k++)
+                {
+                    shape[k] = r.ReadInt64();
+                    // Each dimension, and the running product, must fit in what the stream can still hold.
+                    if (shape[k] < 0 || (shape[k] > 0 && n > Remaining(r) / size / shape[k]))
+                        throw new InvalidDataException($"Tensor '{name}' declares shape [{string.Join(", ", shape.Take(k + 1))}], more values than the stream holds.");
+                    n *= shape[k];
+                }
+                if (result.ContainsKey(name)) throw new InvalidDataException($"Tensor '{name}' appears twice.");
+                result[name] = dtype switch
+                {
+                    ScalarType.Float32 => torch.tensor(ReadMany(n, r.ReadSingle), shape),
+                    ScalarType.Float64 => torch.tensor(ReadMany(n, r.ReadDouble), shape),
+                    _ => torch.tensor(ReadMany(n, r.ReadInt64), shape),
+                };
+            }
+            return result;
         }
-        return result;
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or OverflowException)
+        {
+            foreach (var t in result.Values) t.Dispose();
+            if (e is InvalidDataException) throw;
+            throw new InvalidDataException($"The weights are truncated or damaged after {result.Count} tensors ({e.Message}).", e);
+        }
     }
+
+    // Bytes a tensor may still take: what a seekable stream has left, and never more than one array holds.
+    private static long Remaining(BinaryReader r)
+        => System.Math.Min(Array.MaxLength, r.BaseStream.CanSeek ? System.Math.Max(0, r.BaseStream.Length - r.BaseStream.Position) : long.MaxValue);
 
     private static T[] ReadMany<T>(long n, Func<T> read)
     {

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReflectedDiffusion.ML;
+
+namespace ReflectedDiffusion.Stress;
+
+/// <summary>The stress checks: each trains a tiny model, runs, and prints what it saw.</summary>
+internal static class Checks
+{
+    private sealed class Row
+    {
+        [VectorType(16)] public float[] Features = [];
+    }
+
+    private sealed class Scored
+    {
+        public float LogLikelihood { get; set; }
+    }
+
+    // A tiny model on 16 features in the unit box: a few seconds to train.
+    private static ReflectedDiffusionTransformer TinyModel(MLContext ml, out IDataView data)
+    {
+        var rng = new Random(7);
+        data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 256).Select(_ => new Row { Features = [.. Enumerable.Range(0, 16).Select(j => (float)(0.5 + 0.3 * System.Math.Sin(j + 3 * rng.NextDouble())))] }).ToList());
+        var options = new ReflectedDiffusionOptions { Bounds = BoundsSource.Unit, SigmaMin = 0.02, NumberOfSteps = 50, BatchSize = 64, HiddenWidth = 32, Blocks = 1, LikelihoodSteps = 8, Seed = 3, Threshold = 1 };
+        return ml.Transforms.ReflectedDiffusion(options).Fit(data);
+    }
+
+    /// <summary>Mutated model files through LoadVerified (the manifest) and plain mlContext.Model.Load: outcomes per kind.</summary>
+    public static void Fuzz(int mutations)
+    {
+        var ml = new MLContext(seed: 1).RegisterReflectedDiffusion();
+        string dir = Directory.CreateTempSubdirectory("rdiff-fuzz-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "model.zip");
+            using (var model = TinyModel(ml, out var data)) ml.Model.SaveWithManifest(model, data.Schema, path);
+            var original = File.ReadAllBytes(path);
+            var intact = Entries(original)!;
+            Console.WriteLine($"fuzz: {mutations} mutations of a {original.Length}-byte model file (seed 11)");
+            var verified = new SortedDictionary<string, int>();
+            var plain = new SortedDictionary<string, int>();
+            var rng = new Random(11);
+            var watch = Stopwatch.StartNew();
+            string file = Path.Combine(dir, "mutated.zip");
+            for (int i = 0; i < mutations; i++)
+            {
+                var (kind, bytes) = Testing.ModelFileMutations.Mutate(original, rng);
+                File.WriteAllBytes(file, bytes);
+                var entries = Entries(bytes);
+                bool unchanged = entries is not null && entries.Count == intact.Count && entries.All(e => intact.TryGetValue(e.Key, out var b) && b.AsSpan().SequenceEqual(e.Value));
+                Count(verified, $"{kind}: {Outcome(() => ml.Model.LoadVerified(file, out _), unchanged)}");
+                Count(plain, $"{kind}: {Outcome(() => ml.Model.Load(file, out _), unchanged)}");
+            }
+            Console.WriteLine($"  LoadVerified (manifest checked first), {watch.Elapsed.TotalSeconds:F0} s for both loaders:");
+            foreach (var (k, v) in verified) Console.WriteLine($"    {v,5}  {k}");
+            Console.WriteLine("  plain mlContext.Model.Load (no check; for comparison):");
+            foreach (var (k, v) in plain) Console.WriteLine($"    {v,5}  {k}");
+            int bad = verified.Where(o => o.Key.Contains("ACCEPTED WITH CHANGED ENTRIES") || o.Key.Contains("hang") || o.Key.Contains("threw ")).Sum(o => o.Value);
+            Console.WriteLine($"  LoadVerified: {bad} outcomes other than a named InvalidDataException or an intact file");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // What one load did: refused (and how), loaded with the entries intact, or loaded although they changed; a load
+    // that outlives 60 s is a hang.
+    private static string Outcome(Func<ITransformer> load, bool unchanged)
+    {
+        var task = Task.Run(() =>
+        {
+            try
+            {
+                var t = load();
+                (t as IDisposable)?.Dispose();
+                return unchanged ? "loaded, entries intact" : "ACCEPTED WITH CHANGED ENTRIES";
+            }
+            catch (InvalidDataException) { return "refused: InvalidDataException"; }
+            catch (Exception e) { return $"threw {e.GetType().Name}"; }
+        });
+        return task.Wait(TimeSpan.FromSeconds(60)) ? task.Result : "hang (over 60 s)";
+    }
+
+    private static void Count(IDictionary<string, int> counts, string key) => counts[key] = counts.TryGetValue(key, out int n) ? n + 1 : 1;
+
+    private static Dictionary<string, byte[]>? Entries(byte[] zip)
+    {
+        try
+        {
+            using var archive = new ZipArchive(new MemoryStream(zip), ZipArchiveMode.Read);
+            return archive.Entries.ToDictionary(e => e.FullName, e => { using var s = e.Open(); using var m = new MemoryStream(); s.CopyTo(m); return m.ToArray(); });
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException) { return null; }
+    }
+
+    /// <summary>Generation of many rows as a stream (GenerateStream), resident memory as it goes.</summary>
+    public static void Stream(long rows, int steps)
+    {
+        var ml = new MLContext(seed: 1);
+        using var model = TinyModel(ml, out _);
+        var options = new GenerationOptions { Seed = 5, Steps = steps, BatchSize = 4096 };
+        GC.Collect();
+        Console.WriteLine($"stream: {rows} rows of 16 features, Heun {steps} steps, batches of {options.BatchSize}; before: {Memory()}");
+        var watch = Stopwatch.StartNew();
+        long n = 0;
+        double checksum = 0;
+        long next = 10_000;
+        foreach (var row in model.Generator.GenerateStream(rows, options))
+        {
+            checksum += row[0];
+            if (++n == next || n == rows)
+            {
+                Console.WriteLine($"  {n,9} rows, {watch.Elapsed.TotalSeconds,6:F1} s: {Memory()}");
+                next *= 10;
+            }
+        }
+        Console.WriteLine($"  {n / watch.Elapsed.TotalSeconds:F0} rows/s; mean first feature {checksum / n:F4}; the rows themselves would take {n * 16 * 4 / 1e6:F0} MB as floats");
+    }
+
+    // Resident and peak resident memory of this process (Linux).
+    private static string Memory()
+    {
+        var status = File.Exists("/proc/self/status") ? File.ReadAllLines("/proc/self/status") : [];
+        string Field(string name) => status.FirstOrDefault(l => l.StartsWith(name + ":"))?.Split(':')[1].Trim() ?? "?";
+        return $"RSS {Field("VmRSS")}, peak {Field("VmHWM")}";
+    }
+
+    /// <summary>One transformer from many threads at once: batched Transform, a prediction engine each, generation.</summary>
+    public static void Threads(int threads, int rounds)
+    {
+        var ml = new MLContext(seed: 1);
+        using var model = TinyModel(ml, out var data);
+        var view = ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<Row>(data, reuseRowObject: false).Take(64).ToList());
+        var rows = ml.Data.CreateEnumerable<Row>(view, reuseRowObject: false).ToList();
+        // Not disposed: disposing a prediction engine disposes the transformer it was made from (ML.NET's rule).
+        float[] Engine() { var e = ml.Model.CreatePredictionEngine<Row, Scored>(model); return rows.Select(r => e.Predict(r).LogLikelihood).ToArray(); }
+        var batched = model.Transform(view).GetColumn<float>("LogLikelihood").ToArray();
+        var engine = Engine();
+        var generated = model.Generator.Generate(16, new GenerationOptions { Seed = 2, Steps = 10 });
+        int agree = 0, total = 0;
+        var watch = Stopwatch.StartNew();
+        Parallel.For(0, threads * rounds, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
+        {
+            bool same = model.Transform(view).GetColumn<float>("LogLikelihood").SequenceEqual(batched) && Engine().SequenceEqual(engine)
+                && model.Generator.Generate(16, new GenerationOptions { Seed = 2, Steps = 10 }).Zip(generated).All(p => p.First.SequenceEqual(p.Second));
+            Interlocked.Increment(ref total);
+            if (same) Interlocked.Increment(ref agree);
+        });
+        Console.WriteLine($"threads: {threads} threads x {rounds} rounds (Transform of 64 rows, a prediction engine each, 16 generated rows): {agree} of {total} equal to the sequential values bit for bit ({watch.Elapsed.TotalSeconds:F1} s)");
+    }
+
+    /// <summary>Generation split into four shards on batch boundaries and at arbitrary rows: equal to the unsplit run?</summary>
+    public static void Shards(int rows)
+    {
+        var ml = new MLContext(seed: 1);
+        using var model = TinyModel(ml, out _);
+        const int batch = 256;
+        GenerationOptions Options(long first) => new() { Seed = 3, Steps = 20, BatchSize = batch, FirstRow = first };
+        var whole = model.Generator.Generate(rows, Options(0));
+        foreach (var (name, cuts) in new[] { ("on batch boundaries", new long[] { 0, rows / 4 / batch * batch, rows / 2 / batch * batch, 3L * rows / 4 / batch * batch, rows }), ("at arbitrary rows", [0, 777, 1500, 1501, rows]) })
+        {
+            var shards = cuts.Zip(cuts.Skip(1)).SelectMany(c => model.Generator.Generate((int)(c.Second - c.First), Options(c.First))).ToArray();
+            int same = whole.Zip(shards).Count(p => p.First.SequenceEqual(p.Second));
+            double worst = whole.Zip(shards).Max(p => p.First.Zip(p.Second).Max(v => System.Math.Abs(v.First - v.Second)));
+            Console.WriteLine($"shards {name} ({string.Join(", ", cuts)}): {same} of {rows} rows bit-identical to the unsplit run; largest difference {worst:G3}");
+        }
+    }
+}
