@@ -15,7 +15,20 @@ namespace ReflectedDiffusion.Benchmarks;
 /// </summary>
 internal static class AnomalyBenchmark
 {
-    internal sealed record DataSet(string Name, string Anomaly, List<float[]> Normal, List<float[]> Anomalous);
+    // PixelRange: the known value range of every feature (pixels), used as explicit bounds: some pixels are constant in
+    // the normal rows, and data bounds refuse a constant feature.
+    internal sealed record DataSet(string Name, string Anomaly, List<float[]> Normal, List<float[]> Anomalous, (double Lower, double Upper)? PixelRange = null)
+    {
+        /// <summary>Sets explicit bounds for a data set with a known pixel range; data bounds otherwise.</summary>
+        public void ApplyBounds(ReflectedDiffusionOptions options)
+        {
+            if (PixelRange is not { } range) return;
+            int d = Normal[0].Length;
+            options.Bounds = BoundsSource.Explicit;
+            options.LowerBounds = Enumerable.Repeat(range.Lower, d).ToArray();
+            options.UpperBounds = Enumerable.Repeat(range.Upper, d).ToArray();
+        }
+    }
 
     /// <summary>The data sets by key (breast, penguins, digits).</summary>
     internal static readonly IReadOnlyList<(string Key, Func<DataSet> Load)> Sets = [("breast", BreastCancer), ("penguins", Penguins), ("digits", Digits)];
@@ -48,7 +61,7 @@ internal static class AnomalyBenchmark
             for (int split = 1; split <= splits; split++)
             {
                 var (train, test, labels) = Split(data, split);
-                var (ours, viaEvaluator, sigma) = Ours(train, test, labels, (ulong)split, steps);
+                var (ours, viaEvaluator, sigma) = Ours(data, train, test, labels, (ulong)split, steps);
                 var standardise = Standardiser(train);
                 var (trainZ, testZ) = (train.Select(standardise).ToList(), test.Select(standardise).ToList());
                 double[] auc = [Auc(ours, labels), Auc(Gaussian(trainZ, testZ), labels), Auc(Knn(trainZ, testZ, 5), labels), Auc(Lof(trainZ, testZ, 10), labels)];
@@ -65,11 +78,12 @@ internal static class AnomalyBenchmark
             Console.WriteLine($"| {name} | " + string.Join(" | ", auc.Select(a => a.ToString("F4", CultureInfo.InvariantCulture))) + $" | {auc.Skip(1).Max():F4} |");
     }
 
-    private static (float[] Scores, double EvaluatorAuc, double SigmaMin) Ours(List<float[]> train, List<float[]> test, float[] labels, ulong seed, int steps)
+    private static (float[] Scores, double EvaluatorAuc, double SigmaMin) Ours(DataSet data, List<float[]> train, List<float[]> test, float[] labels, ulong seed, int steps)
     {
         var ml = new MLContext(seed: 1);
         int d = train[0].Length;
         var options = new ReflectedDiffusionOptions { NumberOfSteps = steps, BatchSize = 128, HiddenWidth = 128, Blocks = 2, LikelihoodSteps = 60, Seed = seed };
+        data.ApplyBounds(options);
         if (Environment.GetEnvironmentVariable("ANOMALY_SIGMA") is { } fixedSigma) options.SigmaMin = double.Parse(fixedSigma, CultureInfo.InvariantCulture);
         if (Environment.GetEnvironmentVariable("ANOMALY_TAIL") is { } fixedTail) options.TailBandwidth = double.Parse(fixedTail, CultureInfo.InvariantCulture);
         if (Environment.GetEnvironmentVariable("ANOMALY_DEBUG") == "1")
@@ -235,6 +249,6 @@ internal static class AnomalyBenchmark
             rows.Add((v[..64], (int)v[64]));
         }
         var anomalies = rows.Where(r => r.Digit >= 5).Where((_, i) => i % 10 == 0).Select(r => r.Features).ToList();
-        return new DataSet("digits", "5-9, a tenth", rows.Where(r => r.Digit < 5).Select(r => r.Features).ToList(), anomalies);
+        return new DataSet("digits", "5-9, a tenth", rows.Where(r => r.Digit < 5).Select(r => r.Features).ToList(), anomalies, (0, 16));
     }
 }

@@ -29,6 +29,7 @@ internal static class LikelihoodSteps
             {
                 var ml = new MLContext(seed: 1);
                 var options = new ReflectedDiffusionOptions { NumberOfSteps = trainingSteps, HiddenWidth = width, Blocks = blocks };
+                data.ApplyBounds(options);
                 using var model = ml.Transforms.ReflectedDiffusion(options).Fit(VectorDataView.Create(ml, train, d));
                 var rows = test.SelectMany(r => r).ToArray();
                 var results = stepCounts.Select(steps =>
