@@ -239,6 +239,23 @@ public sealed record TableEncoder
         return best;
     }
 
+    /// <summary>
+    /// A name per coordinate, in order: the column for a value, <c>column=value</c> for a point mass or category,
+    /// <c>column=NA</c> for a missing indicator or slot.
+    /// </summary>
+    public string[] CoordinateNames()
+    {
+        var names = new string[Dimension];
+        foreach (var e in Columns)
+        {
+            if (e.ValueIndex >= 0) names[e.ValueIndex] = e.Name;
+            for (int k = 0; k < e.PointMasses.Length; k++) names[e.PointMassIndex + k] = $"{e.Name}={TableCsv.FormatNumber(e.PointMasses[k], false)}";
+            for (int k = 0; k < e.Categories.Length; k++) names[e.CategoryIndex + k] = $"{e.Name}={e.Categories[k]}";
+            if (e.MissingIndex >= 0) names[e.MissingIndex] = $"{e.Name}={TableCsv.Missing}";
+        }
+        return names;
+    }
+
     /// <summary>One line per column: its coordinates and what they hold, for printing at training.</summary>
     public IEnumerable<string> Describe() => Columns.Select(c => c.ToString());
 }
