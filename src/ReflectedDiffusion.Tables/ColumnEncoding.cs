@@ -27,6 +27,9 @@ public sealed record ColumnEncoding
     /// <summary>Real columns: decimals generated values are rounded to (inside [Min, Max]); null for no rounding.</summary>
     public int? Decimals { get; init; }
 
+    /// <summary>Integer columns: the grid step of generated values from Min (1 unless the data lie on a coarser grid).</summary>
+    public long Step { get; init; } = 1;
+
     /// <summary>Numeric columns: values with a point-mass indicator each, at coordinates PointMassIndex, PointMassIndex + 1, ...</summary>
     public double[] PointMasses { get; init; } = [];
 
@@ -53,21 +56,42 @@ public sealed record ColumnEncoding
 
     /// <summary>
     /// The box coordinate of a numeric value: real values scale [Min, Max] to [0, 1]; an integer v takes the centre
-    /// of its cell [v - 1/2, v + 1/2] of [Min - 1/2, Max + 1/2], so every integer, the end ones included, gets an
-    /// equal share of the box and rounding never leaves [Min, Max].
+    /// of its cell [v - Step/2, v + Step/2] of [Min - Step/2, Max + Step/2], so every grid value, the end ones
+    /// included, gets an equal share of the box and rounding never leaves [Min, Max].
     /// </summary>
     public double ToUnit(double value) => Kind == ColumnKind.Integer
-        ? (value - Min + 0.5) / (Max - Min + 1)
+        ? (value - Min + Step / 2.0) / (Max - Min + Step)
         : (value - Min) / (Max - Min);
 
-    /// <summary>The value of a box coordinate u in [0, 1]: inside [Min, Max], an integer for integer columns, rounded to the decimals of real ones.</summary>
+    // The unrounded value of a box coordinate.
+    private double Raw(double u) => Kind == ColumnKind.Integer ? Min - Step / 2.0 + u * (Max - Min + Step) : Min + u * (Max - Min);
+
+    /// <summary>
+    /// The value of a box coordinate u in [0, 1]: inside [Min, Max], a grid value for integer columns, rounded to the
+    /// decimals of real ones. The continuous part never lands on a point mass (which has its own indicator; its
+    /// training rows hold other values there): a value that rounds to one moves to the neighbouring value on the side
+    /// of the unrounded one.
+    /// </summary>
     public double FromUnit(double u)
     {
+        double raw = Raw(u), v = Round(raw);
+        if (PointMasses.Length == 0 || Array.IndexOf(PointMasses, v) < 0) return v;
+        double step = Kind == ColumnKind.Integer ? Step : Decimals is { } d ? Math.Pow(10, -d) : 0;
+        foreach (double candidate in raw >= v ? [v + step, v - step] : new[] { v - step, v + step })
+        {
+            double c = Round(candidate);
+            if (step > 0 && c >= Min && c <= Max && Array.IndexOf(PointMasses, c) < 0) return c;
+        }
+        return v;
+    }
+
+    // To the grid or the decimals, inside [Min, Max].
+    private double Round(double raw)
+    {
         if (Kind == ColumnKind.Integer)
-            return Math.Min(Max, Math.Floor(Min - 0.5 + u * (Max - Min + 1) + 0.5)); // u = 1 exactly would round to Max + 1
-        double v = Min + u * (Max - Min);
-        if (Decimals is not { } d) return Math.Clamp(v, Min, Max);
-        double r = Math.Round(v, d);
+            return Math.Min(Max, Math.Max(Min, Min + Step * Math.Floor((raw - Min) / Step + 0.5))); // raw = Max + Step/2 exactly would round past Max
+        if (Decimals is not { } d) return Math.Clamp(raw, Min, Max);
+        double r = Math.Round(raw, d);
         // Declared bounds may have more decimals than the data: step inward rather than past them.
         double step = Math.Pow(10, -d);
         if (r < Min) r = Math.Round(Math.Ceiling(Min / step) * step, d);
@@ -79,7 +103,7 @@ public sealed record ColumnEncoding
     public override string ToString()
     {
         var parts = new List<string>();
-        if (ValueIndex >= 0) parts.Add(Kind == ColumnKind.Integer ? $"integer in [{Fmt(Min)}, {Fmt(Max)}]" : $"value in [{Fmt(Min)}, {Fmt(Max)}]");
+        if (ValueIndex >= 0) parts.Add(Kind == ColumnKind.Integer ? $"integer in [{Fmt(Min)}, {Fmt(Max)}]" + (Step > 1 ? $" in steps of {Step}" : "") : $"value in [{Fmt(Min)}, {Fmt(Max)}]");
         if (PointMasses.Length > 0) parts.Add($"point masses at {string.Join(", ", PointMasses.Select(Fmt))}");
         if (Categories.Length > 0) parts.Add($"one-hot over {Categories.Length} categories");
         if (MissingIndex >= 0) parts.Add(Categories.Length > 0 ? "a missing slot" : "a missing indicator");

@@ -46,6 +46,12 @@ public sealed record ColumnSchema
     /// </summary>
     public int? Decimals { get; init; }
 
+    /// <summary>
+    /// Integer columns: the largest step that every value lies on from <see cref="Min"/> (25 for masses recorded to
+    /// the nearest 25 g; 1 for most), so generated values keep the data's grid.
+    /// </summary>
+    public long? Step { get; init; }
+
     /// <summary>Categorical and text constant columns: the distinct values, sorted (numerically when all are numbers).</summary>
     public string[]? Vocabulary { get; init; }
 
@@ -68,7 +74,7 @@ public sealed record ColumnSchema
     {
         string detail = Kind switch
         {
-            ColumnKind.Real or ColumnKind.Integer => $"[{Format(Min)}, {Format(Max)}]" + (Decimals is { } d ? $", {d} decimals" : ""),
+            ColumnKind.Real or ColumnKind.Integer => $"[{Format(Min)}, {Format(Max)}]" + (Decimals is { } d ? $", {d} decimals" : "") + (Step is > 1 ? $", steps of {Step}" : ""),
             ColumnKind.Categorical => $"{Vocabulary!.Length} categories: " + string.Join(", ", Vocabulary.Zip(CategoryCounts!, (v, n) => $"{v} ({n})").Take(8)) + (Vocabulary.Length > 8 ? ", ..." : ""),
             _ => ConstantText is { } c ? $"always '{c}'" : "always missing",
         };

@@ -6,7 +6,8 @@ namespace ReflectedDiffusion.Tables;
 /// unless asked), integers as integers, categories from the vocabulary, missing values as missing.
 /// <list type="bullet">
 /// <item>Real column: one coordinate, [Min, Max] scaled to [0, 1]; decoded values are rounded to the data's decimals inside the bounds.</item>
-/// <item>Integer column: one coordinate, each integer of [Min, Max] owning an equal cell; decoded by rounding.</item>
+/// <item>Integer column: one coordinate, each integer of [Min, Max] (each value of the data's grid, when all values
+/// lie on a coarser one, such as multiples of 25) owning an equal cell; decoded by rounding.</item>
 /// <item>Point masses (a value holding at least <see cref="TableEncoderOptions.PointMassShare"/> of the rows: zeros,
 /// floors, caps, or the few values of a year column): an indicator coordinate each (1 at the value); a decoded
 /// indicator above 1/2 (the largest, if several) gives the value, so it comes back at its learned rate.</item>
@@ -116,6 +117,8 @@ public sealed record TableEncoder
         var e = new ColumnEncoding
         {
             Name = s.Name, Kind = s.Kind, IsNumeric = true, Min = lo, Max = hi, Decimals = s.Decimals,
+            // The data's grid holds from the observed minimum; declared or widened bounds may not lie on it.
+            Step = (lo, hi) == (s.Min!.Value, s.Max!.Value) ? s.Step ?? 1 : 1,
             ValueIndex = hasValue ? index++ : -1,
             PointMasses = masses, PointMassIndex = masses.Length > 0 ? index : -1,
             MissingIndex = s.HasMissing ? index + masses.Length : -1,

@@ -51,7 +51,22 @@ public sealed record TableSchema
             Name = column.Name, Kind = kind, IsNumeric = true, RowCount = values.Length, MissingCount = values.Length - present.Length,
             Min = present.Length > 0 ? present.Min() : null, Max = present.Length > 0 ? present.Max() : null,
             Decimals = kind == ColumnKind.Real ? DecimalsOf(present) : null,
+            Step = kind == ColumnKind.Integer ? StepOf(present) : null,
         };
+    }
+
+    // The greatest common divisor of the values' distances from the smallest (whole numbers below 2^53).
+    private static long StepOf(double[] values)
+    {
+        double min = values.Min();
+        long step = 0;
+        foreach (var v in values)
+        {
+            long a = (long)(v - min), b = step;
+            while (b != 0) (a, b) = (b, a % b);
+            step = a;
+        }
+        return Math.Max(1, step);
     }
 
     private static ColumnSchema Text(TableColumn column)

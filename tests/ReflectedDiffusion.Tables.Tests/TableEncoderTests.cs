@@ -74,7 +74,9 @@ public sealed class TableEncoderTests
         var lowest = new float[encoder.Dimension];
         var highest = Enumerable.Repeat(0f, encoder.Dimension).ToArray();
         highest[encoder["n"].ValueIndex] = 1;
-        Assert.Equal(0, encoder.Decode([lowest])["n"].Numbers![0]); // the observed minimum (the point mass itself)
+        // n lies on a grid of 2 from 0; 0 is a point mass with its own indicator, so the continuous part steps off it.
+        Assert.Equal(2, encoder["n"].Step);
+        Assert.Equal(2, encoder.Decode([lowest])["n"].Numbers![0]);
         Assert.Equal(20, encoder.Decode([highest])["n"].Numbers![0]);
     }
 
@@ -113,6 +115,14 @@ public sealed class TableEncoderTests
         // species 3, island 3, bill length 1+1, bill depth 1+1, flipper 1 + mass at 190 + 1, body mass 1+1, sex 2+1, year 3 masses.
         Assert.Equal([190.0], encoder["flipper_length_mm"].PointMasses);
         Assert.Equal(-1, encoder["year"].ValueIndex);
+        // Body masses were recorded in steps of 25 g: generated ones keep the grid.
+        Assert.Equal(25, encoder["body_mass_g"].Step);
+        Assert.All(Enumerable.Range(0, 101).Select(i => encoder["body_mass_g"].FromUnit(i / 100.0)), v => Assert.Equal(0, (v - 2700) % 25));
+        Assert.Equal(6300, encoder["body_mass_g"].FromUnit(1));
+        // The continuous part of flipper length steps off the point mass at 190, to the side of the unrounded value.
+        var flipper = encoder["flipper_length_mm"];
+        Assert.Equal(189, flipper.FromUnit(flipper.ToUnit(189.9)));
+        Assert.Equal(191, flipper.FromUnit(flipper.ToUnit(190.1)));
         Assert.Equal(3 + 3 + 2 + 2 + 3 + 2 + 3 + 3, encoder.Dimension);
         var json = JsonSerializer.Serialize(encoder);
         var back = JsonSerializer.Deserialize<TableEncoder>(json)!;
