@@ -91,21 +91,17 @@ internal static class TableMode
 
     /// <summary>
     /// Draws <paramref name="count"/> rows of a table model satisfying <paramref name="conditions"/> (rejection, see
-    /// <see cref="ConditionalSampler"/>): round r draws with seed Seed + r through the ML.NET generator and decodes.
+    /// <see cref="ReflectedDiffusionTable.Draw"/>) through the ML.NET generator.
     /// </summary>
     public static (Table Rows, int Drawn) Sample(ModelBundle bundle, int count, IReadOnlyList<RowCondition> conditions, int maxDraws,
         GenerationOptions options, ProgressReporter progress, Func<string, string?> flagOf)
     {
-        var encoder = bundle.Info.Table!;
-        ulong seed = options.Seed;
-        Table Draw(int round, int n)
+        try
         {
-            options.Seed = unchecked(seed + (ulong)round);
-            return encoder.Decode(Workflow.Sample(bundle.Transformer.Generator, n, null, options, progress, flagOf));
+            return ReflectedDiffusionTable.Draw(bundle.Info.Table!, (n, o) => Workflow.Sample(bundle.Transformer.Generator, n, null, o, progress, flagOf),
+                count, options, conditions, maxDraws);
         }
-        try { return ConditionalSampler.Draw(Draw, encoder.Schema, conditions, count, maxDraws); }
         catch (TableInputException e) when (e.Message.StartsWith("Condition", StringComparison.Ordinal)) { throw new InputException($"Option '--where': {e.Message}"); }
-        finally { options.Seed = seed; }
     }
 
     /// <summary>Reads rows to score with the model's column types and encodes them; errors name the file's lines.</summary>

@@ -18,10 +18,13 @@ public sealed record ColumnEncoding
     /// <summary>Numeric columns: the coordinate of the scaled value (-1 when every value is a point mass).</summary>
     public int ValueIndex { get; init; } = -1;
 
-    /// <summary>Numeric columns: the lowest value generated (declared or observed, widened only on request).</summary>
+    /// <summary>
+    /// Numeric columns: the lowest value of the continuous part (declared or observed, widened only on request; a
+    /// point mass at the observed minimum is left to its indicator, and the continuous part starts at the next value).
+    /// </summary>
     public double Min { get; init; }
 
-    /// <summary>Numeric columns: the highest value generated.</summary>
+    /// <summary>Numeric columns: the highest value of the continuous part (as <see cref="Min"/>).</summary>
     public double Max { get; init; }
 
     /// <summary>Real columns: decimals generated values are rounded to (inside [Min, Max]); null for no rounding.</summary>

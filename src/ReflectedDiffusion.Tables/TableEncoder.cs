@@ -94,7 +94,8 @@ public sealed record TableEncoder
     private static ColumnEncoding Numeric(ColumnSchema s, double[] values, TableEncoderOptions options, ref int next)
     {
         double lo = s.Min!.Value, hi = s.Max!.Value;
-        if (options.ColumnBounds.TryGetValue(s.Name, out var declared))
+        bool declaredGiven = options.ColumnBounds.TryGetValue(s.Name, out var declared);
+        if (declaredGiven)
         {
             if (lo < declared.Lower || hi > declared.Upper)
             {
@@ -108,17 +109,20 @@ public sealed record TableEncoder
             double pad = options.BoundsMargin * (hi - lo);
             (lo, hi) = s.Kind == ColumnKind.Integer ? (Math.Floor(lo - pad), Math.Ceiling(hi + pad)) : (lo - pad, hi + pad);
         }
-        int present = values.Count(v => !double.IsNaN(v));
         var masses = values.Where(v => !double.IsNaN(v)).GroupBy(v => v)
             .Where(g => g.Count() >= Math.Max(options.PointMassShare * values.Length, TableEncoderOptions.MinPointMassRows)).Select(g => g.Key).Order().ToArray();
+        var rest = values.Where(v => !double.IsNaN(v) && Array.IndexOf(masses, v) < 0).ToArray();
         // Without values outside the point masses the value coordinate would carry nothing.
-        bool hasValue = masses.Length == 0 || values.Any(v => !double.IsNaN(v) && Array.IndexOf(masses, v) < 0);
+        bool hasValue = masses.Length == 0 || rest.Length > 0;
+        // The continuous part spans the other values (a floor at 0 with the rest from 100 up generates no 3s).
+        if (masses.Length > 0 && rest.Length > 0 && !declaredGiven) (lo, hi) = (masses.Contains(lo) ? rest.Min() : lo, masses.Contains(hi) ? rest.Max() : hi);
+        long grid = s.Step is { } g && (lo - s.Min!.Value) % g == 0 && (hi - s.Min!.Value) % g == 0 ? g : 1;
         int index = next;
         var e = new ColumnEncoding
         {
             Name = s.Name, Kind = s.Kind, IsNumeric = true, Min = lo, Max = hi, Decimals = s.Decimals,
             // The data's grid holds from the observed minimum; declared or widened bounds may not lie on it.
-            Step = (lo, hi) == (s.Min!.Value, s.Max!.Value) ? s.Step ?? 1 : 1,
+            Step = grid,
             ValueIndex = hasValue ? index++ : -1,
             PointMasses = masses, PointMassIndex = masses.Length > 0 ? index : -1,
             MissingIndex = s.HasMissing ? index + masses.Length : -1,
@@ -175,7 +179,7 @@ public sealed record TableEncoder
     private static void EncodeNumeric(ColumnEncoding e, double[] values, float[][] rows, Random random)
     {
         for (int i = 0; i < values.Length; i++)
-            if (!double.IsNaN(values[i]) && (values[i] < e.Min || values[i] > e.Max))
+            if (!double.IsNaN(values[i]) && Array.IndexOf(e.PointMasses, values[i]) < 0 && (values[i] < e.Min || values[i] > e.Max))
                 throw new TableInputException($"Column '{e.Name}', row {i}: {values[i]} lies outside the column's bounds [{e.Min}, {e.Max}].");
         // The donors of the value coordinate where a row has none of its own (missing or a point mass).
         var donors = values.Where(v => !double.IsNaN(v) && Array.IndexOf(e.PointMasses, v) < 0).ToArray();

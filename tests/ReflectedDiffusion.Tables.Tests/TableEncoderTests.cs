@@ -74,8 +74,8 @@ public sealed class TableEncoderTests
         var lowest = new float[encoder.Dimension];
         var highest = Enumerable.Repeat(0f, encoder.Dimension).ToArray();
         highest[encoder["n"].ValueIndex] = 1;
-        // n lies on a grid of 2 from 0; 0 is a point mass with its own indicator, so the continuous part steps off it.
-        Assert.Equal(2, encoder["n"].Step);
+        // n lies on a grid of 2 from 0; 0 is a point mass with its own indicator, so the continuous part starts at 2.
+        Assert.Equal((2.0, 20.0, 2L), (encoder["n"].Min, encoder["n"].Max, encoder["n"].Step));
         Assert.Equal(2, encoder.Decode([lowest])["n"].Numbers![0]);
         Assert.Equal(20, encoder.Decode([highest])["n"].Numbers![0]);
     }
