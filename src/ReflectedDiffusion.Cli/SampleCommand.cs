@@ -29,14 +29,20 @@ internal static class SampleCommand
         var rows = RowRange.Option("the run (instead of --count)");
         var output = CommonOptions.Required("--out", "The file to write: .csv (the training columns, and the class of conditional models) or .png (a grid; image models only).");
         var label = new Option<string>("--label") { Description = "Conditional models: draw this class (a class name of the training data); without it the classes take turns." };
+        var where = new Option<string[]>("--where")
+        {
+            Description = "Table models: a condition every generated row satisfies (repeat for more): COLUMN=VALUE (a category, a number, or NA) or a numeric range COLUMN>=X, >X, <=X, <X. Rows are drawn from the model and those that satisfy every condition kept.",
+            HelpName = "CONDITION", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore,
+        };
+        var maxDraws = CommonOptions.Tool<int>("--max-draws", "Table models with --where: the most rows drawn to find --count that satisfy the conditions (default 100 times --count).");
         var settings = Settings();
-        var command = new Command("sample", "Draws new rows from a model.") { model, count, rows, output, label };
+        var command = new Command("sample", "Draws new rows from a model. Table models write the training table's columns, types, categories and NA.") { model, count, rows, output, label, where, maxDraws };
         foreach (var option in settings.Options) command.Options.Add(option);
         command.SetAction(p =>
         {
             var options = settings.Bind(p);
             int n = Count(p.GetResult(count) is null ? null : p.GetValue(count), RowRange.Parse(p.GetValue(rows)), options);
-            Sample(context, p.GetRequiredValue(model), n, p.GetRequiredValue(output), p.GetValue(label), options, settings);
+            Sample(context, p.GetRequiredValue(model), n, p.GetRequiredValue(output), p.GetValue(label), options, settings, p.GetValue(where) ?? [], p.GetValue(maxDraws));
         });
         return command;
     }
@@ -51,17 +57,33 @@ internal static class SampleCommand
         return (int)range.Count;
     }
 
-    private static void Sample(CliContext context, string modelPath, int count, string outPath, string? label, GenerationOptions options, FieldOptions<GenerationOptions> settings)
+    private static void Sample(CliContext context, string modelPath, int count, string outPath, string? label, GenerationOptions options, FieldOptions<GenerationOptions> settings,
+        string[] where, int maxDraws)
     {
         using var bundle = ModelBundle.Load(modelPath);
         var info = bundle.Info;
         bool png = outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
         if (!png && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) throw new InputException($"Option '--out {outPath}': write a .csv or a .png file.");
+        options.CancellationToken = context.Cancel;
+        Func<string, string?> flagOf = name => name == "count" ? "--count" : settings.FlagOf(name);
+        if (info.Table is { } encoder)
+        {
+            if (png) throw new InputException($"Option '--out {outPath}': the model was trained on a table; write a .csv file.");
+            if (label is not null) throw new InputException("Option '--label': the model was trained on a table; use --where COLUMN=VALUE to fix a column.");
+            if (count <= 0) throw new InputException($"Option '--count': the number of rows must be positive (got {count}).");
+            var conditions = where.Select(w => Translate(() => Tables.RowCondition.Parse(w))).ToArray();
+            if (conditions.Length > 0 && options.FirstRow != 0)
+                throw new InputException("Option '--rows': not with --where (rows that satisfy conditions are found by rejection, which a row range cannot split); shard with --seed instead.");
+            int budget = maxDraws > 0 ? maxDraws : (int)System.Math.Min(int.MaxValue, 100L * count);
+            var (table, drawn) = TableMode.Sample(bundle, count, conditions, budget, options, context.Progress, flagOf);
+            TableMode.Write(outPath, table, encoder.Schema);
+            context.Output.WriteLine($"Wrote {count} rows to {outPath}" + (conditions.Length > 0 ? $" ({drawn} drawn, {100.0 * count / drawn:F1}% satisfied {string.Join(" and ", conditions.Select(c => c.ToString()))})." : "."));
+            return;
+        }
+        if (where.Length > 0) throw new InputException("Option '--where': the model was trained on feature vectors, not a table (train on a CSV file without --label-column-name, --features or --bounds).");
         if (png && info.ImageShape is null) throw new InputException($"Option '--out {outPath}': the model was trained on tabular data; write a .csv file.");
         var labels = Labels(info, label, count, options.FirstRow);
-        options.CancellationToken = context.Cancel;
-        var rows = Workflow.Sample(bundle.Transformer.Generator, count, labels, options, context.Progress,
-            name => name == "count" ? "--count" : settings.FlagOf(name));
+        var rows = Workflow.Sample(bundle.Transformer.Generator, count, labels, options, context.Progress, flagOf);
         if (png) WriteGrid(outPath, rows, bundle);
         else
         {
@@ -69,6 +91,12 @@ internal static class SampleCommand
             CsvTable.Write(outPath, header, rows.Select((r, i) => r.Select(CsvTable.Format).Concat(labels is null ? [] : [info.Classes![labels[i]]])));
         }
         context.Output.WriteLine($"Wrote {count} samples to {outPath}.");
+    }
+
+    private static T Translate<T>(Func<T> parse)
+    {
+        try { return parse(); }
+        catch (Tables.TableInputException e) { throw new InputException($"Option '--where': {e.Message}"); }
     }
 
     // One class per row for conditional models: the given class, or the classes in turn by the row's index in the run

@@ -17,7 +17,7 @@ namespace ReflectedDiffusion.ML.Tests;
 [Collection(TorchCollection.Name)]
 public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly string[] Libraries = ["ReflectedDiffusion.Core", "ReflectedDiffusion.Onnx", "ReflectedDiffusion.ML"];
+    private static readonly string[] Libraries = ["ReflectedDiffusion.Tables", "ReflectedDiffusion.Core", "ReflectedDiffusion.Onnx", "ReflectedDiffusion.ML"];
 
     // The README's ML.NET snippet, cut down: a few random rows in [0, 1], a few training steps, Transform, read LogLikelihood.
     private const string Program = """
@@ -72,7 +72,7 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         Assert.False(_dir.StartsWith(repo + Path.DirectorySeparatorChar, StringComparison.Ordinal), $"{_dir} lies inside the repository");
         var feed = Path.Combine(_dir, "feed");
 
-        // 1. Pack the libraries (eng/packages.slnf: Core, Onnx, ML) with a fresh version, so no cached package of the
+        // 1. Pack the libraries (eng/packages.slnf: Tables, Core, Onnx, ML) with a fresh version, so no cached package of the
         //    same version is used; build output goes to the temporary folder, not the repository's bin and obj folders.
         var suffix = "pkgtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "." + Environment.ProcessId;
         Dotnet(repo, TimeSpan.FromMinutes(10), "pack", "eng/packages.slnf", "-c", "Release", "-o", feed,

@@ -1,0 +1,88 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReflectedDiffusion.Tables;
+
+namespace ReflectedDiffusion.ML;
+
+/// <summary>
+/// A reflected diffusion model of a whole table, for ML.NET: <see cref="Fit"/> takes an <see cref="IDataView"/> with
+/// text, boolean and numeric columns (missing values as NaN or empty text), infers the schema, encodes the rows into
+/// the unit box (<see cref="TableEncoder"/>: every constraint hard) and trains the estimator on them;
+/// <see cref="Generate"/> gives a view with the same columns and types, optionally under conditions.
+/// </summary>
+public sealed class ReflectedDiffusionTable : IDisposable
+{
+    private readonly IReadOnlyDictionary<string, DataViewType> _types;
+
+    private ReflectedDiffusionTable(TableEncoder encoder, ReflectedDiffusionTransformer transformer, IReadOnlyDictionary<string, DataViewType> types)
+        => (Encoder, Transformer, _types) = (encoder, transformer, types);
+
+    /// <summary>The table's schema and encoding.</summary>
+    public TableEncoder Encoder { get; }
+
+    /// <summary>The trained model of the encoded rows (its generator and likelihood scoring).</summary>
+    public ReflectedDiffusionTransformer Transformer { get; }
+
+    /// <summary>
+    /// Trains on the table in <paramref name="data"/>. <paramref name="options"/> are the estimator's (its bounds and
+    /// feature column are set here: the encoded rows live in the unit box); <paramref name="overrides"/> names
+    /// columns to read as categories, to hold integers, or to leave out; <paramref name="encoding"/> declares bounds.
+    /// </summary>
+    public static ReflectedDiffusionTable Fit(MLContext mlContext, IDataView data, ReflectedDiffusionOptions? options = null,
+        ColumnTypeOverrides? overrides = null, TableEncoderOptions? encoding = null)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        overrides ??= ColumnTypeOverrides.None;
+        overrides.Validate(data.Schema.Where(c => !c.IsHidden).Select(c => c.Name).ToArray());
+        var (table, types) = TableDataView.Read(data, overrides.Ignore);
+        table = AsCategories(table, overrides.Categorical);
+        var schema = TableSchema.Infer(table, overrides.Integer);
+        var encoder = TableEncoder.Fit(table, schema, encoding);
+        options ??= new ReflectedDiffusionOptions();
+        (options.Bounds, options.FeatureColumnName, options.LabelColumnName) = (BoundsSource.Unit, "Features", null);
+        var rows = encoder.Encode(table);
+        var transformer = mlContext.Transforms.ReflectedDiffusion(options).Fit(VectorDataView.Create(mlContext, rows, encoder.Dimension));
+        return new ReflectedDiffusionTable(encoder, transformer, types);
+    }
+
+    // Numeric columns named categorical become text (their numbers as written).
+    private static Table AsCategories(Table table, IReadOnlyCollection<string> categorical)
+        => new(table.Columns.Select(c => c.IsNumeric && categorical.Contains(c.Name)
+            ? TableColumn.Text(c.Name, c.Numbers!.Select(v => double.IsNaN(v) ? null : TableCsv.FormatNumber(v, v == Math.Round(v))).ToArray())
+            : c).ToArray());
+
+    /// <summary>
+    /// Generates <paramref name="count"/> rows as a view with the training view's columns and types. With
+    /// <paramref name="conditions"/>, every row satisfies every one (rejection: rows are drawn, round r with seed
+    /// Seed + r, and those that satisfy all conditions kept; at most <paramref name="maxDraws"/> drawn, 100 times
+    /// <paramref name="count"/> by default).
+    /// </summary>
+    public IDataView Generate(int count, GenerationOptions? options = null, IReadOnlyList<RowCondition>? conditions = null, int? maxDraws = null)
+        => TableDataView.Create(Draw(Encoder, (n, o) => Transformer.Generator.Generate(n, o), count, options ?? new GenerationOptions(), conditions ?? [], maxDraws).Rows, _types);
+
+    /// <summary>
+    /// Rows of a table model that satisfy <paramref name="conditions"/>, by rejection (<see cref="ConditionalSampler"/>):
+    /// round r calls <paramref name="generate"/>(rows, options) with <see cref="GenerationOptions.Seed"/> + r and decodes
+    /// through <paramref name="encoder"/>. Returns the rows and how many were drawn. <paramref name="options"/> comes
+    /// back with its own seed.
+    /// </summary>
+    public static (Table Rows, int Drawn) Draw(TableEncoder encoder, Func<int, GenerationOptions, float[][]> generate, int count,
+        GenerationOptions options, IReadOnlyList<RowCondition> conditions, int? maxDraws = null)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(options);
+        ulong seed = options.Seed;
+        try
+        {
+            return ConditionalSampler.Draw((round, n) =>
+            {
+                options.Seed = unchecked(seed + (ulong)round);
+                return encoder.Decode(generate(n, options));
+            }, encoder.Schema, conditions, count, maxDraws ?? (int)Math.Min(int.MaxValue, 100L * count));
+        }
+        finally { options.Seed = seed; }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Transformer.Dispose();
+}
