@@ -84,6 +84,7 @@ public static class ReportPlots
         plot.Axes.Left.SetTicks(positions.Select(p => n - 1 - p).ToArray(), names.ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 8 * names.Max(n => n.Length) + 20;   // room for the rotated names
         plot.Title(title);
         return Png(plot, Math.Max(Width, 90 * n + 240), Math.Max(Height, 70 * n + 200));
     }
