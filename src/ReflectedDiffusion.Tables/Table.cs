@@ -35,6 +35,22 @@ public sealed class Table
         return -1;
     }
 
+    /// <summary>The rows at <paramref name="rows"/> (in that order), as a new table.</summary>
+    public Table Select(IReadOnlyList<int> rows)
+        => new(Columns.Select(c => c.IsNumeric
+            ? TableColumn.Numeric(c.Name, rows.Select(i => c.Numbers![i]).ToArray())
+            : TableColumn.Text(c.Name, rows.Select(i => c.Texts![i]).ToArray())).ToArray());
+
+    /// <summary>The rows of <paramref name="tables"/> one after the other; every table has this one's columns, in order.</summary>
+    public static Table Concat(IReadOnlyList<Table> tables)
+    {
+        if (tables.Count == 0) throw new ArgumentException("Nothing to join.", nameof(tables));
+        var first = tables[0];
+        return new Table(first.Columns.Select((c, j) => c.IsNumeric
+            ? TableColumn.Numeric(c.Name, tables.SelectMany(t => t.Columns[j].Numbers!).ToArray())
+            : TableColumn.Text(c.Name, tables.SelectMany(t => t.Columns[j].Texts!).ToArray())).ToArray());
+    }
+
     /// <summary>The column named <paramref name="name"/>; an error listing the columns when there is none.</summary>
     public TableColumn this[string name]
         => IndexOf(name) is var i and >= 0 ? Columns[i] : throw new TableInputException($"Column '{name}' is not in the table (columns: {string.Join(", ", Names)}).");

@@ -10,8 +10,8 @@ public sealed record CsvTableData(Table Table, IReadOnlyList<int> Lines);
 
 /// <summary>
 /// Reads and writes tables as CSV (RFC 4180): a header row, then one row per record. Reading: an empty cell or an
-/// unquoted <c>NA</c> is missing; a column whose present cells are all finite numbers is numeric unless named
-/// categorical; everything else is text. Writing: the same header and order, <c>NA</c> where missing, integers
+/// unquoted <c>NA</c> is missing; a column whose present cells are all numbers is numeric unless named categorical
+/// (NaN or an infinity in it is an error); everything else is text. Writing: the same header and order, <c>NA</c> where missing, integers
 /// without a fraction, text quoted when it needs it (and a text <c>NA</c> quoted, so it reads back as text).
 /// </summary>
 public static class TableCsv
@@ -73,7 +73,11 @@ public static class TableCsv
         for (int i = 0; i < texts.Length; i++)
         {
             if (texts[i] is not { } text) { numbers[i] = double.NaN; continue; }
-            bool ok = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out numbers[i]) && double.IsFinite(numbers[i]);
+            bool parsed = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out numbers[i]);
+            // NaN and infinities are numbers gone wrong, not categories: say so rather than make the column text.
+            if (parsed && !double.IsFinite(numbers[i]))
+                throw new TableInputException($"{source} line {lines[i]}, column '{name}': '{text}' is not a finite number (write NA or leave the cell empty for a missing value, or declare the column categorical).");
+            bool ok = parsed;
             if (!ok && !integer) return TableColumn.Text(name, texts);
             if (!ok || (integer && numbers[i] != Math.Round(numbers[i])))
                 throw new TableInputException($"{source} line {lines[i]}, column '{name}': '{text}' is not an integer, but the column is declared integer.");

@@ -61,6 +61,8 @@ public sealed class TableCsvTests
     [InlineData("a,\n1,2\n", "header field 2 is empty")]
     [InlineData("a,b\n", "no data rows")]
     [InlineData("", "no header row")]
+    [InlineData("a,b\n1,2\n3,NaN\n", "t.csv line 3, column 'b': 'NaN' is not a finite number")]
+    [InlineData("a,b\n1,-Infinity\n", "t.csv line 2, column 'b': '-Infinity' is not a finite number")]
     public void BadCsvNamesTheLineAndColumn(string text, string expected)
     {
         var e = Assert.Throws<TableInputException>(() => Parse(text));
