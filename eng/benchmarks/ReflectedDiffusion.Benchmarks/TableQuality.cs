@@ -29,6 +29,9 @@ public static class TableQuality
         var data = TableCsv.Read(Path.Combine(AppContext.BaseDirectory, "data", "penguins.csv")).Table;
         var (train, holdout) = Split(data, holdoutShare: 0.2, seed: 1);
         var encoder = TableEncoder.Fit(train, TableSchema.Infer(train));
+        // The split as files, so that 'rdiff report --real train.csv --synthetic <label>/synthetic.csv --holdout holdout.csv' reproduces a report.
+        WriteCsv(Path.Combine(outFolder, "train.csv"), train, encoder.Schema);
+        WriteCsv(Path.Combine(outFolder, "holdout.csv"), holdout, encoder.Schema);
         Console.WriteLine($"penguins: {train.RowCount} training rows, {holdout.RowCount} hold-out rows; {encoder.Dimension} box coordinates; {steps} steps, batch 256, {count} rows each.");
         var sde = new ReflectedVeSde(sigmaMin: 0.01, sigmaMax: 5);
         var rows = encoder.Encode(train);
@@ -63,9 +66,7 @@ public static class TableQuality
         {
             var folder = Path.Combine(outFolder, runs[i].Label);
             QualityReportWriter.Write(reports[i], folder, $"Penguins, {runs[i].Label} ({steps} training steps; the number is the sampler's steps)");
-            using var stream = new MemoryStream();
-            TableCsv.Write(stream, runs[i].Synthetic, encoder.Schema);
-            IO.AtomicFile.Write(Path.Combine(folder, "synthetic.csv"), s => s.Write(stream.ToArray()));
+            WriteCsv(Path.Combine(folder, "synthetic.csv"), runs[i].Synthetic, encoder.Schema);
         }
         var plots = QualityReportWriter.WritePlots(outFolder, train, runs.Select(r => (r.Label, r.Synthetic)).ToArray(),
             train.Columns.Where(c => c.IsNumeric).Select(c => c.Name).ToArray(),
@@ -106,11 +107,14 @@ public static class TableQuality
             md.AppendLine($"| {c.Name} | {P(rb.AtMin)} / {P(rb.AtMax)} | " + string.Join(" | ", reports.Select(r => r.Columns.Single(x => x.Name == c.Name).SyntheticBounds!.Value).Select(b => $"{P(b.AtMin)} / {P(b.AtMax)}"))
                 + " | " + string.Join(" / ", reports.Select(r => F(r.Columns.Single(x => x.Name == c.Name).Shape))) + " |");
         }
-        md.AppendLine().AppendLine("Each run's full report and rows: `<label>/report.md`, `<label>/synthetic.csv`.").AppendLine();
+        md.AppendLine().AppendLine("Each run's full report and rows: `<label>/report.md`, `<label>/synthetic.csv`; the split: `train.csv`, `holdout.csv` "
+            + "(`rdiff report --real train.csv --synthetic <label>/synthetic.csv --holdout holdout.csv --target species --out DIR` gives the same report).").AppendLine();
         md.AppendLine("## Plots").AppendLine();
         foreach (var (caption, file) in plots) md.AppendLine($"![{caption}]({file})").AppendLine();
         return md.ToString();
     }
+
+    private static void WriteCsv(string path, Table table, TableSchema schema) => IO.AtomicFile.Write(path, s => TableCsv.Write(s, table, schema));
 
     // The share of the value coordinates of numeric columns that sit exactly at 0 or 1: where clipping puts what overshoots.
     private static double FaceShare(float[][] rows, TableEncoder encoder)
