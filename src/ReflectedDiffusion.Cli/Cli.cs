@@ -42,7 +42,7 @@ public static class Cli
             error.WriteLine("rdiff: cancelled; nothing was written.");
             return 1;
         }
-        catch (InputException e)
+        catch (Exception e) when (e is InputException or Tables.TableInputException)
         {
             error.WriteLine($"rdiff: {e.Message}");
             return 2;

@@ -3,19 +3,22 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.ML;
 using ReflectedDiffusion.ML;
+using ReflectedDiffusion.Tables;
 
 namespace ReflectedDiffusion.Cli;
 
 /// <summary>
-/// What the tool keeps beside the ML.NET pipeline: the feature column names, the class names, and the options the
-/// model was trained with (scoring settings, image shape and label column among them), so that a loaded model scores
-/// exactly as the trained one did.
+/// What the tool keeps beside the ML.NET pipeline: the feature column names, the class names, the options the model
+/// was trained with (scoring settings, image shape and label column among them), so that a loaded model scores
+/// exactly as the trained one did, and for table models the table's schema and encoding.
 /// </summary>
 internal sealed record ModelInfo(string[] Features, string[]? Classes, ReflectedDiffusionOptions Options)
 {
     /// <summary>The format of this description; files of other formats are refused.</summary>
     public const string Format = "rdiff-model/2";
     public string FormatName { get; init; } = Format;
+    /// <summary>Table models: the schema and the encoding of the table's rows into the model's features (null for vector models).</summary>
+    public TableEncoder? Table { get; init; }
     [JsonIgnore] public string? Label => Options.LabelColumnName;
     [JsonIgnore] public bool IsConditional => Classes is { Length: > 0 };
     [JsonIgnore] public ImageShape? ImageShape => Options.ImageHeight > 0 && Options.ImageWidth > 0

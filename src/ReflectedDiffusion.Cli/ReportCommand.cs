@@ -38,20 +38,13 @@ internal static class ReportCommand
         {
             throw new InputException($"--{(e.ParamName == nameof(QualityOptions.DetectionFolds) ? "folds" : e.ParamName)}: {e.Message}");
         }
-        QualityReport report;
-        try
-        {
-            var realTable = TableCsv.Read(realPath).Table;
-            // The real table decides the kinds: the report reads a numeric column as text where the real one is categorical.
-            var syntheticTable = TableCsv.Read(syntheticPath).Table;
-            var holdoutTable = holdoutPath is null ? null : TableCsv.Read(holdoutPath).Table;
-            if (options.Target is not null && holdoutTable is null) throw new InputException("--target needs --holdout: efficacy is tested on real rows kept out of training.");
-            report = QualityReport.Compute(realTable, syntheticTable, holdoutTable, options);
-        }
-        catch (TableInputException e)
-        {
-            throw new InputException(e.Message);
-        }
+        // Table errors (file, line, column) reach the exit code 2 through Cli.Run.
+        var realTable = TableCsv.Read(realPath).Table;
+        // The real table decides the kinds: the report reads a numeric column as text where the real one is categorical.
+        var syntheticTable = TableCsv.Read(syntheticPath).Table;
+        var holdoutTable = holdoutPath is null ? null : TableCsv.Read(holdoutPath).Table;
+        if (options.Target is not null && holdoutTable is null) throw new InputException("--target needs --holdout: efficacy is tested on real rows kept out of training.");
+        var report = QualityReport.Compute(realTable, syntheticTable, holdoutTable, options);
         var path = QualityReportWriter.Write(report, outFolder);
         context.Output.WriteLine($"Column shape {QualityReportWriter.F(report.MeanShape)}, pair score {QualityReportWriter.F(report.MeanPairScore)}, detection AUC {QualityReportWriter.F(report.Detection.Auc)}"
             + (report.Efficacy is { } e2 ? $", efficacy {QualityReportWriter.F(e2.Ratio)} of train-on-real" : "")

@@ -28,24 +28,45 @@ internal static class SampleCommand
         var count = CommonOptions.Tool<int>("--count", "Rows to draw.", required: true);
         var output = CommonOptions.Required("--out", "The file to write: .csv (the training columns, and the class of conditional models) or .png (a grid; image models only).");
         var label = new Option<string>("--label") { Description = "Conditional models: draw this class (a class name of the training data); without it the classes take turns." };
+        var where = new Option<string[]>("--where")
+        {
+            Description = "Table models: a condition every generated row satisfies (repeat for more): COLUMN=VALUE (a category, a number, or NA) or a numeric range COLUMN>=X, >X, <=X, <X. Rows are drawn from the model and those that satisfy every condition kept.",
+            HelpName = "CONDITION", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore,
+        };
+        var maxDraws = CommonOptions.Tool<int>("--max-draws", "Table models with --where: the most rows drawn to find --count that satisfy the conditions (default 100 times --count).");
         var settings = Settings();
-        var command = new Command("sample", "Draws new rows from a model.") { model, count, output, label };
+        var command = new Command("sample", "Draws new rows from a model. Table models write the training table's columns, types, categories and NA.") { model, count, output, label, where, maxDraws };
         foreach (var option in settings.Options) command.Options.Add(option);
-        command.SetAction(p => Sample(context, p.GetRequiredValue(model), p.GetValue(count), p.GetRequiredValue(output), p.GetValue(label), settings.Bind(p), settings));
+        command.SetAction(p => Sample(context, p.GetRequiredValue(model), p.GetValue(count), p.GetRequiredValue(output), p.GetValue(label), settings.Bind(p), settings,
+            p.GetValue(where) ?? [], p.GetValue(maxDraws)));
         return command;
     }
 
-    private static void Sample(CliContext context, string modelPath, int count, string outPath, string? label, GenerationOptions options, FieldOptions<GenerationOptions> settings)
+    private static void Sample(CliContext context, string modelPath, int count, string outPath, string? label, GenerationOptions options, FieldOptions<GenerationOptions> settings,
+        string[] where, int maxDraws)
     {
         using var bundle = ModelBundle.Load(modelPath);
         var info = bundle.Info;
         bool png = outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
         if (!png && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) throw new InputException($"Option '--out {outPath}': write a .csv or a .png file.");
+        options.CancellationToken = context.Cancel;
+        Func<string, string?> flagOf = name => name == "count" ? "--count" : settings.FlagOf(name);
+        if (info.Table is { } encoder)
+        {
+            if (png) throw new InputException($"Option '--out {outPath}': the model was trained on a table; write a .csv file.");
+            if (label is not null) throw new InputException("Option '--label': the model was trained on a table; use --where COLUMN=VALUE to fix a column.");
+            if (count <= 0) throw new InputException($"Option '--count': the number of rows must be positive (got {count}).");
+            var conditions = where.Select(w => Translate(() => Tables.RowCondition.Parse(w))).ToArray();
+            int budget = maxDraws > 0 ? maxDraws : (int)System.Math.Min(int.MaxValue, 100L * count);
+            var (table, drawn) = TableMode.Sample(bundle, count, conditions, budget, options, context.Progress, flagOf);
+            TableMode.Write(outPath, table, encoder.Schema);
+            context.Output.WriteLine($"Wrote {count} rows to {outPath}" + (conditions.Length > 0 ? $" ({drawn} drawn, {100.0 * count / drawn:F1}% satisfied {string.Join(" and ", conditions.Select(c => c.ToString()))})." : "."));
+            return;
+        }
+        if (where.Length > 0) throw new InputException("Option '--where': the model was trained on feature vectors, not a table (train on a CSV file without --label-column-name, --features or --bounds).");
         if (png && info.ImageShape is null) throw new InputException($"Option '--out {outPath}': the model was trained on tabular data; write a .csv file.");
         var labels = Labels(info, label, count);
-        options.CancellationToken = context.Cancel;
-        var rows = Workflow.Sample(bundle.Transformer.Generator, count, labels, options, context.Progress,
-            name => name == "count" ? "--count" : settings.FlagOf(name));
+        var rows = Workflow.Sample(bundle.Transformer.Generator, count, labels, options, context.Progress, flagOf);
         if (png) WriteGrid(outPath, rows, bundle);
         else
         {
@@ -53,6 +74,12 @@ internal static class SampleCommand
             CsvTable.Write(outPath, header, rows.Select((r, i) => r.Select(CsvTable.Format).Concat(labels is null ? [] : [info.Classes![labels[i]]])));
         }
         context.Output.WriteLine($"Wrote {count} samples to {outPath}.");
+    }
+
+    private static T Translate<T>(Func<T> parse)
+    {
+        try { return parse(); }
+        catch (Tables.TableInputException e) { throw new InputException($"Option '--where': {e.Message}"); }
     }
 
     // One class per row for conditional models: the given class, or the classes in turn. A count below 1 is the generator's to refuse.

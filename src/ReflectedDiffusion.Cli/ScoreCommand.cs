@@ -10,7 +10,7 @@ internal static class ScoreCommand
     public static Command Create(CliContext context)
     {
         var model = CommonOptions.Model();
-        var data = CommonOptions.Required("--data", "The rows to score: a CSV file with the training's feature columns, or an IDX image file.");
+        var data = CommonOptions.Required("--data", "The rows to score: a CSV file with the training's feature columns (table models: the training table's columns), or an IDX image file.");
         var output = CommonOptions.Required("--out", "The CSV file to write: the input's columns, then log_likelihood (nats) and bits_per_dim.");
         var command = new Command("score", "Scores rows with the model's exact log-likelihood (the options it was trained with: likelihood steps, probes, folding, batch size).")
         {
@@ -37,7 +37,8 @@ internal static class ScoreCommand
         else
         {
             var table = CsvTable.Read(dataPath);
-            (header, fields, rows) = (table.Header, table.Rows, table.ReadFeatures(info.Features));
+            (header, fields) = (table.Header, table.Rows);
+            rows = info.Table is { } encoder ? TableMode.Encode(dataPath, encoder) : table.ReadFeatures(info.Features);
         }
         var watch = Stopwatch.StartNew();
         var (ll, bpd) = Workflow.Score(bundle, rows, context.Progress);

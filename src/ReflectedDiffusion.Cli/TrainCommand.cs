@@ -49,20 +49,34 @@ internal static class TrainCommand
                 : CommonOptions.Error<ImageShape?>(r, $"Option '--image': '{r.Tokens[0].Value}' is not HxW or HxWxC with C 1 or 3."),
         };
         var settings = Settings();
-        var command = new Command("train", "Trains a model on a data file and writes it. Image data (folders, IDX files, or --image) gets --bounds unit and its image shape unless given.")
+        var table = new TableMode.TrainFlags();
+        var command = new Command("train", "Trains a model on a data file and writes it. A CSV file is a table by default: every column is modelled as it is " +
+            "(numbers, integers, categories, missing cells). --label-column-name, --features, --bounds or image settings train on numeric feature vectors instead. " +
+            "Image data (folders, IDX files, or --image) gets --bounds unit and its image shape unless given.")
         {
             data, output, features, image,
         };
+        foreach (var option in table.All) command.Options.Add(option);
         foreach (var option in settings.Options) command.Options.Add(option);
-        command.SetAction(p => Train(context, p.GetRequiredValue(data), p.GetRequiredValue(output), p.GetValue(features), p.GetValue(image), settings, p));
+        command.SetAction(p => Train(context, p.GetRequiredValue(data), p.GetRequiredValue(output), p.GetValue(features), p.GetValue(image), settings, table, p));
         return command;
     }
 
-    private static void Train(CliContext context, string dataPath, string outPath, string? featureList, ImageShape? image, FieldOptions<ReflectedDiffusionOptions> settings, ParseResult parsed)
+    private static void Train(CliContext context, string dataPath, string outPath, string? featureList, ImageShape? image, FieldOptions<ReflectedDiffusionOptions> settings,
+        TableMode.TrainFlags tableFlags, ParseResult parsed)
     {
         var options = settings.Bind(parsed);
         bool imageFieldsGiven = ImageFields.Any(f => settings.WasGiven(parsed, f));
         if (image is not null && imageFieldsGiven) throw new InputException("Give --image or --image-height, --image-width and --image-channels, not both.");
+        bool vectors = options.LabelColumnName is not null || featureList is not null || image is not null || imageFieldsGiven
+            || settings.WasGiven(parsed, nameof(ReflectedDiffusionOptions.Bounds)) || Directory.Exists(dataPath) || IdxFile.LooksLikeIdx(dataPath);
+        if (!vectors)
+        {
+            TrainTable(context, dataPath, outPath, options, tableFlags, parsed, settings);
+            return;
+        }
+        if (tableFlags.AnyGiven(parsed))
+            throw new InputException("Options '--categorical', '--integer', '--ignore' and '--column-bounds' apply to tables; they do not combine with --label-column-name, --features, --bounds or image data.");
         var data = ReadData(dataPath, image ?? FieldShape(options), options.LabelColumnName, featureList);
         ChooseForData(options, data, boundsGiven: settings.WasGiven(parsed, nameof(ReflectedDiffusionOptions.Bounds)));
         RequireDevice(options.Device);
@@ -70,6 +84,28 @@ internal static class TrainCommand
         var watch = Stopwatch.StartNew();
         using var bundle = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf);
         bundle.Save(outPath);
+        Report(context, bundle, options, watch, outPath);
+    }
+
+    // A CSV file as a table: schema and encoding printed, the model trained on the encoded rows in the unit box.
+    private static void TrainTable(CliContext context, string dataPath, string outPath, ReflectedDiffusionOptions options, TableMode.TrainFlags flags,
+        ParseResult parsed, FieldOptions<ReflectedDiffusionOptions> settings)
+    {
+        // The margin widens the table's observed column ranges (opt-in); the encoded rows then live in the unit box.
+        var (data, encoder) = TableMode.Prepare(dataPath, flags.Overrides(parsed), flags.Bounds(parsed), options.BoundsMargin);
+        (options.Bounds, options.BoundsMargin) = (BoundsSource.Unit, 0);
+        RequireDevice(options.Device);
+        context.Output.WriteLine($"Training on {data.Rows.Count} rows of {encoder.Schema.Columns.Count} columns from {dataPath}.");
+        foreach (var line in TableMode.Describe(encoder)) context.Output.WriteLine(line);
+        var watch = Stopwatch.StartNew();
+        var trained = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf);
+        using var bundle = new ModelBundle(trained.Transformer, trained.Info with { Table = encoder }); // owns the transformer
+        bundle.Save(outPath);
+        Report(context, bundle, options, watch, outPath);
+    }
+
+    private static void Report(CliContext context, ModelBundle bundle, ReflectedDiffusionOptions options, Stopwatch watch, string outPath)
+    {
         string network = bundle.Model.Network.Config.Kind == NetworkKind.UNet ? "U-Net" : "residual MLP";
         context.Output.WriteLine($"Trained the {network} for {options.NumberOfSteps} steps in {watch.Elapsed.TotalSeconds:F0} s (final loss {bundle.Transformer.LossTrace.TakeLast(50).Average():F4}); model written to {outPath}.");
     }
