@@ -11,6 +11,7 @@
 //     ANOMALY_DEBUG=1 (the estimator's bandwidth and tail log lines, and score quantiles inside and outside the bounds)
 //     ANOMALY_RATIO=s (score as a likelihood ratio against the same network at bandwidth s)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -44,7 +45,10 @@ switch (command)
     case "likelihood-steps":
         LikelihoodSteps.Run(args.Length > 1 ? args[1].Split(',') : ["breast", "penguins"], args.Length > 2 ? int.Parse(args[2]) : 1000);
         break;
+    case "table-quality":
+        TableQuality.Measure(args.Length > 1 ? int.Parse(args[1]) : 2000, args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length > 3 ? args[3] : "table-quality");
+        break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps]");
+        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | table-quality [steps] [rows] [out folder]");
         break;
 }
