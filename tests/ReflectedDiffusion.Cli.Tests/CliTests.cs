@@ -9,13 +9,38 @@ using Xunit;
 
 namespace ReflectedDiffusion.Cli.Tests;
 
-/// <summary>Shared files: one tiny conditional model trained on a CSV file once for the tests of this class.</summary>
-public sealed class TrainedModel : IDisposable
+/// <summary>A temporary folder with a data file and the model rdiff trained on it, shared by the tests of a class.</summary>
+public abstract class TrainedFixture : IDisposable
 {
-    public TrainedModel()
+    protected TrainedFixture(string folderPrefix, string dataFile)
     {
-        Folder = Directory.CreateTempSubdirectory("rdiff-cli-tests-").FullName;
-        DataPath = Path.Combine(Folder, "train.csv");
+        Folder = Directory.CreateTempSubdirectory(folderPrefix).FullName;
+        DataPath = Path.Combine(Folder, dataFile);
+        ModelPath = Path.Combine(Folder, "model.zip");
+    }
+
+    /// <summary>Runs 'rdiff train' on <see cref="DataPath"/> into <see cref="ModelPath"/> with the given flags.</summary>
+    protected void Train(params string[] flags) => (Code, Output, Error) = CliTests.Run(["train", "--data", DataPath, "--out", ModelPath, .. flags]);
+
+    public string Folder { get; }
+    public string DataPath { get; }
+    public string ModelPath { get; }
+    public int Code { get; private set; }
+    public string Output { get; private set; } = "";
+    public string Error { get; private set; } = "";
+
+    public void Dispose()
+    {
+        Directory.Delete(Folder, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>Shared files: one tiny conditional model trained on a CSV file once for the tests of this class.</summary>
+public sealed class TrainedModel : TrainedFixture
+{
+    public TrainedModel() : base("rdiff-cli-tests-", "train.csv")
+    {
         // Two classes apart in the first feature; the second and third features are shared noise.
         var rng = new Random(5);
         var lines = new List<string> { "width,height,depth,kind" };
@@ -26,20 +51,10 @@ public sealed class TrainedModel : IDisposable
             lines.Add(string.Join(',', F(w), F(rng.NextDouble()), F(rng.NextDouble() * 0.5 + 0.25), kind));
         }
         File.WriteAllLines(DataPath, lines);
-        ModelPath = Path.Combine(Folder, "model.zip");
-        (Code, Output, Error) = CliTests.Run("train", "--data", DataPath, "--out", ModelPath, "--label", "kind", "--steps", "1000", "--batch-size", "128", "--seed", "3");
+        Train("--label", "kind", "--steps", "1000", "--batch-size", "128", "--seed", "3");
     }
 
     private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-
-    public string Folder { get; }
-    public string DataPath { get; }
-    public string ModelPath { get; }
-    public int Code { get; }
-    public string Output { get; }
-    public string Error { get; }
-
-    public void Dispose() => Directory.Delete(Folder, recursive: true);
 }
 
 public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>

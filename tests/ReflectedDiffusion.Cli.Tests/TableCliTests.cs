@@ -6,29 +6,18 @@ using Xunit;
 namespace ReflectedDiffusion.Cli.Tests;
 
 /// <summary>One tiny table model trained on penguins (with an empty and a single-category column added) for the tests of this class.</summary>
-public sealed class TrainedTable : IDisposable
+public sealed class TrainedTable : TrainedFixture
 {
-    public TrainedTable()
+    public TrainedTable() : base("rdiff-table-tests-", "penguins.csv")
     {
-        Folder = Directory.CreateTempSubdirectory("rdiff-table-tests-").FullName;
-        DataPath = Path.Combine(Folder, "penguins.csv");
         // Two more columns: 'note' is empty in every row, 'colony' holds one category.
         var lines = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "data", "penguins.csv"));
         File.WriteAllLines(DataPath, lines.Select((l, i) => l + (i == 0 ? ",note,colony" : ",,Palmer")));
-        ModelPath = Path.Combine(Folder, "model.zip");
-        (Code, Output, Error) = CliTests.Run("train", "--data", DataPath, "--out", ModelPath, "--steps", "300", "--batch-size", "128", "--seed", "3", "--sigma-min", "0.01");
+        Train("--steps", "300", "--batch-size", "128", "--seed", "3", "--sigma-min", "0.01");
         Real = TableCsv.Read(DataPath).Table;
     }
 
-    public string Folder { get; }
-    public string DataPath { get; }
-    public string ModelPath { get; }
-    public int Code { get; }
-    public string Output { get; }
-    public string Error { get; }
     public Table Real { get; }
-
-    public void Dispose() => Directory.Delete(Folder, recursive: true);
 }
 
 public sealed class TableCliTests(TrainedTable trained) : IClassFixture<TrainedTable>
