@@ -109,6 +109,11 @@ internal static class AnomalyBenchmark
                 var inside = idx.Where(i => !Outside(test[i])).Select(i => scores[i]).Order().ToArray();
                 var outside = idx.Where(i => Outside(test[i])).Select(i => scores[i]).Order().ToArray();
                 string Q(float[] v) => v.Length == 0 ? "-" : $"{v[v.Length / 10]:G3}/{v[v.Length / 2]:G3}/{v[v.Length * 9 / 10]:G3}";
+                if (cls == 0)
+                {
+                    var trainScores = model.Transform(ml.Data.LoadFromEnumerable(train.Select(f => new Row { Features = f }).ToList(), definition)).GetColumn<float>("Score").Order().ToArray();
+                    Console.Error.WriteLine($"  training rows: p10/50/90 {Q(trainScores)}");
+                }
                 Console.Error.WriteLine($"  class {cls}: inside {inside.Length} (p10/50/90 {Q(inside)}), outside {outside.Length} ({Q(outside)}), max-valued {idx.Count(i => scores[i] == float.MaxValue)}");
             }
         }
