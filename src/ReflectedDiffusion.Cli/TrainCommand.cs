@@ -13,12 +13,13 @@ internal static class TrainCommand
 {
     /// <summary>
     /// Fields that are not settings of the tool: the callback, the token and the pipeline context are the tool's to
-    /// supply, and the feature column is the tool's own view column.
+    /// supply, the feature column is the tool's own view column, and the anomaly profile is fitted (kept in the model file).
     /// </summary>
     public static readonly string[] NotExposed =
     [
         nameof(ReflectedDiffusionOptions.Progress), nameof(ReflectedDiffusionOptions.CancellationToken),
         nameof(ReflectedDiffusionOptions.Context), nameof(ReflectedDiffusionOptions.FeatureColumnName),
+        nameof(ReflectedDiffusionOptions.AnomalyProfile),
     ];
 
     private static readonly string[] ImageFields =

@@ -28,6 +28,7 @@ internal static class Workflow
         // The fitted anomaly settings travel with the options, so a model read back scores and predicts as the fitted one.
         options.Threshold ??= transformer.Threshold;
         options.TailBandwidth ??= transformer.TailBandwidth;
+        options.AnomalyProfile ??= transformer.AnomalyProfile;
         return new ModelBundle(transformer, new ModelInfo(data.FeatureNames, data.ClassNames, options));
     }
 

@@ -1,11 +1,13 @@
+using ReflectedDiffusion.Density;
 using ReflectedDiffusion.Onnx;
 using ReflectedDiffusion.Training;
 
 namespace ReflectedDiffusion.ML;
 
 /// <summary>
-/// The anomaly score's settings fitted from training rows: the tail bandwidth outside the bounds and the threshold, the
-/// upper <see cref="ReflectedDiffusionOptions.FalsePositiveRate"/> quantile of the training rows' scores.
+/// The anomaly score's settings fitted from training rows: the tail bandwidth outside the bounds, the multiscale
+/// score's reference (<see cref="MultiscaleProfile"/>), and the threshold, the upper
+/// <see cref="ReflectedDiffusionOptions.FalsePositiveRate"/> quantile of the training rows' scores.
 /// </summary>
 internal static class AnomalyThreshold
 {
@@ -19,15 +21,54 @@ internal static class AnomalyThreshold
     /// <summary>At most this many training rows are scored (seeded sample): the quantile needs no more, and scoring costs.</summary>
     public const int MaximumRows = 1000;
 
-    public static double FromTrainingRows(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, IReadOnlyList<float[]> rows, TrainingLog log)
+    /// <summary>
+    /// The threshold (the options' own when given) and, for the multiscale score, its reference (the options' own when
+    /// given; null for the likelihood score), from a seeded sample of the training rows (in the user's units).
+    /// </summary>
+    public static (double Threshold, AnomalyProfile? Profile) Fit(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, IReadOnlyList<float[]> rows, TrainingLog log)
     {
-        var sample = Enumerable.Range(0, rows.Count).OrderBy(i => CounterRng.Hash(options.Seed, 0x7A5E, (ulong)i)).Take(MaximumRows).Order().ToList();
-        var anomaly = ScoringStage.Anomaly(double.PositiveInfinity, tailBandwidth);
-        using var scorer = ScoringStage.Scorer(model, ScoringStage.CompileGraph(model, options, anomaly), options.FeatureColumnName, anomaly, (null, true));
-        var scores = scorer.Score(sample.SelectMany(i => rows[i]).ToArray()).Score!;
+        bool multiscale = options.AnomalyScore == AnomalyScoreKind.Multiscale;
+        var profile = multiscale ? options.AnomalyProfile : null;
+        if (options.Threshold is { } given && (!multiscale || profile is not null)) return (given, profile);
+        var sample = Enumerable.Range(0, rows.Count).OrderBy(i => CounterRng.Hash(options.Seed, 0x7A5E, (ulong)i)).Take(MaximumRows).Order().Select(i => rows[i]).ToList();
+        var scores = LikelihoodScores(model, options, tailBandwidth, sample);
+        if (multiscale && profile is null)
+            (profile, scores) = FitProfile(model, sample, scores, tailBandwidth, log);
+        if (options.Threshold is { } explicitThreshold) return (explicitThreshold, profile);
         double threshold = Quantile(scores, 1 - options.FalsePositiveRate);
         log.Info($"Anomaly threshold {threshold:G5} on {options.ScoreColumnName}: {options.FalsePositiveRate:P1} of {sample.Count} training rows lie above it.");
-        return threshold;
+        return (threshold, profile);
+    }
+
+    // The likelihood score (negative log-likelihood per dimension with its tail) of rows, through the likelihood graph.
+    private static float[] LikelihoodScores(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, List<float[]> rows)
+    {
+        var anomaly = ScoringStage.Anomaly(double.PositiveInfinity, tailBandwidth);
+        using var scorer = ScoringStage.Scorer(model, ScoringStage.CompileGraph(model, options, anomaly), options.FeatureColumnName, anomaly, (null, true));
+        return scorer.Score(rows.SelectMany(r => r).ToArray()).Score!;
+    }
+
+    // Two rows per coordinate of the profile's vector: fewer leave its covariance too noisy to invert.
+    private static int MinimumProfileRows(int k) => 2 * k;
+
+    // The Gaussian over the sample's vectors [profile, likelihood score] and the sample's distances from it, as the
+    // graph computes them. Rows whose likelihood flow failed (score float.MaxValue) stay out of the fit.
+    private static (AnomalyProfile? Profile, float[] Distances) FitProfile(ScoreModel model, List<float[]> rows, float[] likelihoodScores, double narrowest, TrainingLog log)
+    {
+        var levels = MultiscaleProfile.Levels(narrowest, MultiscaleProfile.LevelsFor(rows.Count));
+        int k = levels.Length + 1;
+        var profiles = MultiscaleProfile.Compute(model.Network, model.Bounds.ToUnitRows(rows), levels);
+        var vectors = Enumerable.Range(0, rows.Count).Select(i => profiles.AsSpan(i * levels.Length, levels.Length).ToArray().Append(likelihoodScores[i]).ToArray()).ToList();
+        var usable = vectors.Where(v => v.All(double.IsFinite) && v[^1] < float.MaxValue).ToList();
+        if (usable.Count < MinimumProfileRows(k))
+        {
+            log.Info($"Anomaly score: the likelihood score; the multiscale one needs {MinimumProfileRows(k)} training rows with a finite likelihood to fit its {k} x {k} covariance, and {usable.Count} have one.");
+            return (null, likelihoodScores);
+        }
+        var reference = MahalanobisReference.Fit(usable.SelectMany(v => v).ToArray(), k);
+        log.Info($"Anomaly score: multiscale profile at {levels.Length} noise levels from {levels[0]:G3} to {levels[^1]:G3} plus the likelihood score, fitted on {usable.Count} training rows.");
+        var distances = vectors.Select(v => v.All(double.IsFinite) && v[^1] < float.MaxValue ? (float)System.Math.Min(reference.Distance(v), float.MaxValue) : float.MaxValue).ToArray();
+        return (new AnomalyProfile(levels, reference), distances);
     }
 
     /// <summary>The smallest score that at most a share 1 - <paramref name="level"/> of the scores exceed.</summary>

@@ -53,8 +53,8 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
         double tail = _options.TailBandwidth ?? AnomalyThreshold.TailBandwidth(rows.Count, sigmaMin);
         log.Info($"Anomaly score outside the bounds: Gaussian tail of {tail:G3} of each feature's range" + (_options.TailBandwidth is null ? $" (Silverman's rule for {rows.Count} rows)." : "."));
-        double threshold = _options.Threshold ?? AnomalyThreshold.FromTrainingRows(model, _options, tail, rows, log);
-        return new ReflectedDiffusionTransformer(model, _options, threshold, tail, input, lossTrace);
+        var (threshold, profile) = AnomalyThreshold.Fit(model, _options, tail, rows, log);
+        return new ReflectedDiffusionTransformer(model, _options, threshold, tail, profile, input, lossTrace);
     }
 
     // Training rows in the unit box, row-major, with their class indices.

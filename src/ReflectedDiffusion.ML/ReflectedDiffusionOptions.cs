@@ -19,6 +19,15 @@ public enum BoundsSource
     Explicit,
 }
 
+/// <summary>What the anomaly score column measures (see <see cref="ReflectedDiffusionOptions.AnomalyScore"/>).</summary>
+public enum AnomalyScoreKind
+{
+    /// <summary>The Mahalanobis distance of the row's multiscale profile and likelihood score from the training rows'.</summary>
+    Multiscale,
+    /// <summary>The negative log-likelihood per dimension, continued outside the bounds by a Gaussian tail.</summary>
+    Likelihood,
+}
+
 /// <summary>
 /// Options of <see cref="ReflectedDiffusionEstimator"/>: public fields with defaults, as ML.NET's options are. This class
 /// is the one place where the product's training and scoring settings and their defaults live: <c>rdiff train</c>
@@ -101,6 +110,21 @@ public sealed class ReflectedDiffusionOptions
     /// fold: set false to reproduce it.
     /// </summary>
     public bool FoldLikelihoodFlow = true;
+    /// <summary>
+    /// What <see cref="ScoreColumnName"/> measures. <see cref="AnomalyScoreKind.Multiscale"/> (the default): the squared
+    /// Mahalanobis distance of the row's multiscale profile (the network's scaled score norm at 2 to 10 noise levels
+    /// from <see cref="TailBandwidth"/> to a feature's whole range, as many as the training rows support, plus the
+    /// likelihood score) from a Gaussian fitted to the training rows' profiles. <see cref="AnomalyScoreKind.Likelihood"/>:
+    /// the negative log-likelihood per dimension with its tail outside the bounds. Measured by the anomaly benchmark
+    /// (docs/results.md): the likelihood alone ranks rows of unseen classes that share the data's low-dimensional
+    /// structure (correlated measurements, pixels at zero) as normal, so it fails badly on some data sets.
+    /// </summary>
+    public AnomalyScoreKind AnomalyScore = AnomalyScoreKind.Multiscale;
+    /// <summary>
+    /// The fitted reference of the multiscale score; null fits it at training from the training rows. Set it only to
+    /// rebuild a fitted model's transformer (<see cref="ReflectedDiffusionTransformer.FromScoreModel"/>; rdiff keeps it in the model file).
+    /// </summary>
+    public Density.AnomalyProfile? AnomalyProfile;
     /// <summary>Name of the anomaly score column (Single, higher = more anomalous), as ML.NET's anomaly detectors name it.</summary>
     public string ScoreColumnName = "Score";
     /// <summary>Name of the predicted-label column (Boolean: the score lies above the threshold).</summary>

@@ -28,13 +28,15 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// above <paramref name="threshold"/> with the score's tail outside the bounds of scale <paramref name="tailBandwidth"/>, and fits the scoring chain on the schema of <paramref name="input"/> (only its
     /// schema is read).
     /// </summary>
-    internal ReflectedDiffusionTransformer(ScoreModel model, ReflectedDiffusionOptions options, double threshold, double tailBandwidth, IDataView input, IReadOnlyList<float> lossTrace)
+    internal ReflectedDiffusionTransformer(ScoreModel model, ReflectedDiffusionOptions options, double threshold, double tailBandwidth, Density.AnomalyProfile? profile,
+        IDataView input, IReadOnlyList<float> lossTrace)
     {
         Model = model;
         LossTrace = lossTrace;
         Threshold = threshold;
         TailBandwidth = tailBandwidth;
-        _anomaly = ScoringStage.Anomaly(threshold, tailBandwidth);
+        AnomalyProfile = profile;
+        _anomaly = ScoringStage.Anomaly(threshold, tailBandwidth, profile);
         _featureColumn = options.FeatureColumnName;
         _addedColumns = [ScoringStage.LogLikelihoodColumn, ScoringStage.BitsPerDimensionColumn, options.ScoreColumnName, options.PredictedLabelColumnName];
         _device = options.InferenceDevice;
@@ -53,7 +55,9 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// <see cref="ReflectedDiffusionOptions.FeatureColumnName"/>, with the options' devices; training options are
     /// ignored. The anomaly threshold is <see cref="ReflectedDiffusionOptions.Threshold"/> (without one, no row is
     /// predicted anomalous: the threshold is fitted from training rows), the tail bandwidth
-    /// <see cref="ReflectedDiffusionOptions.TailBandwidth"/> (without one, the model's smallest noise level). The transformer owns <paramref name="model"/> from then on.
+    /// <see cref="ReflectedDiffusionOptions.TailBandwidth"/> (without one, the model's smallest noise level), the score
+    /// multiscale with <see cref="ReflectedDiffusionOptions.AnomalyProfile"/> when <see cref="ReflectedDiffusionOptions.AnomalyScore"/>
+    /// asks for it and one is given (the likelihood score otherwise). The transformer owns <paramref name="model"/> from then on.
     /// </summary>
     public static ReflectedDiffusionTransformer FromScoreModel(ScoreModel model, ReflectedDiffusionOptions? options = null)
     {
@@ -62,7 +66,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
         options.Validate();
         var empty = VectorDataView.Create(new MLContext(), [], model.Network.Config.Dimension, options.FeatureColumnName);
         return new ReflectedDiffusionTransformer(model, options, options.Threshold ?? double.PositiveInfinity,
-            options.TailBandwidth ?? model.Sde.SigmaMin, empty, []);
+            options.TailBandwidth ?? model.Sde.SigmaMin, options.AnomalyScore == AnomalyScoreKind.Multiscale ? options.AnomalyProfile : null, empty, []);
     }
 
     /// <summary>The anomaly threshold: rows whose score lies above it are predicted anomalous.</summary>
@@ -70,6 +74,9 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
 
     /// <summary>Scale of the score's Gaussian tail outside the bounds, as a share of each feature's range (see <see cref="ReflectedDiffusionOptions.TailBandwidth"/>).</summary>
     public double TailBandwidth { get; }
+
+    /// <summary>The fitted reference of the multiscale anomaly score; null when the score is the likelihood score.</summary>
+    public Density.AnomalyProfile? AnomalyProfile { get; }
 
     /// <summary>The trained model (EMA weights, SDE and bounds).</summary>
     public ScoreModel Model { get; }

@@ -72,9 +72,12 @@ internal static class ScoringStage
         return unused.Length == 0 ? chain : chain.Append(ml.Transforms.DropColumns(unused));
     }
 
-    /// <summary>The graph's anomaly outputs for a threshold and a tail bandwidth (<see cref="ReflectedDiffusionOptions.TailBandwidth"/>).</summary>
-    public static LikelihoodGraph.AnomalyOutputs Anomaly(double threshold, double tailBandwidth)
-        => new(ScoreVectorColumn, PredictedLabelVectorColumn, threshold, tailBandwidth);
+    /// <summary>
+    /// The graph's anomaly outputs for a threshold, a tail bandwidth (<see cref="ReflectedDiffusionOptions.TailBandwidth"/>)
+    /// and, for the multiscale score, its fitted profile (null: the likelihood score).
+    /// </summary>
+    public static LikelihoodGraph.AnomalyOutputs Anomaly(double threshold, double tailBandwidth, Density.AnomalyProfile? profile = null)
+        => new(ScoreVectorColumn, PredictedLabelVectorColumn, threshold, tailBandwidth, profile);
 
     /// <summary>Compiles the likelihood graph of a trained model as the options describe it, with the given anomaly outputs.</summary>
     public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options, LikelihoodGraph.AnomalyOutputs anomaly, int? steps = null)

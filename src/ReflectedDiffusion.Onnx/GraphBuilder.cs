@@ -59,6 +59,7 @@ internal sealed class GraphBuilder
 
     public string Float(params float[] values) => Initializer(TensorProto.Types.DataType.Float, values.Length == 1 ? [] : [values.Length], t => t.FloatData.AddRange(values));
     public string FloatTensor(float[] values, long[] dims) => Initializer(TensorProto.Types.DataType.Float, dims, t => t.FloatData.AddRange(values));
+    public string DoubleTensor(double[] values, long[] dims) => Initializer(TensorProto.Types.DataType.Double, dims, t => t.DoubleData.AddRange(values));
     public string Double(params double[] values) => Initializer(TensorProto.Types.DataType.Double, values.Length == 1 ? [] : [values.Length], t => t.DoubleData.AddRange(values));
     public string Int64(params long[] values) => Initializer(TensorProto.Types.DataType.Int64, values.Length == 1 ? [] : [values.Length], t => t.Int64Data.AddRange(values));
     public string Int64Vector(params long[] values) => Initializer(TensorProto.Types.DataType.Int64, [values.Length], t => t.Int64Data.AddRange(values));

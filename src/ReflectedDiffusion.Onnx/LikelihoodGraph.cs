@@ -19,7 +19,12 @@ public static class LikelihoodGraph
     /// <paramref name="TailBandwidth"/> in unit-box coordinates, so finite for every row) and
     /// <paramref name="PredictedLabelName"/> (bool [N]: score above <paramref name="Threshold"/>).
     /// </summary>
-    public sealed record AnomalyOutputs(string ScoreName, string PredictedLabelName, double Threshold, double TailBandwidth);
+    /// <remarks>
+    /// With a <paramref name="Profile"/> the score is instead the squared Mahalanobis distance, under the profile's
+    /// reference, of the row's vector: its multiscale profile (<see cref="Density.MultiscaleProfile"/>) at the
+    /// profile's levels, then the likelihood score above.
+    /// </remarks>
+    public sealed record AnomalyOutputs(string ScoreName, string PredictedLabelName, double Threshold, double TailBandwidth, Density.AnomalyProfile? Profile = null);
 
     /// <summary>Name of the log-likelihood output.</summary>
     public const string LogLikelihoodOutput = "LogLikelihood";
@@ -100,25 +105,51 @@ public static class LikelihoodGraph
         g.OpNamed("Cast", [bpd], [bitsPerDimensionName], GraphBuilder.Int("to", (long)DataType.Float));
         g.Output(logLikelihoodName, DataType.Float, [null]);
         g.Output(bitsPerDimensionName, DataType.Float, [null]);
-        if (anomaly is not null) AddAnomalyOutputs(g, anomaly, unit, start, logpAtStart, d);
+        if (anomaly is not null) AddAnomalyOutputs(g, anomaly, unit, start, logpAtStart, d, net, labels);
         return g.ToModelBytes(GenerationGraph.Opset, "MLNetReflectedDiffusion");
     }
 
     // Score = -(log p(clamped row) - |row - clamped row|^2 / (2 b^2)) / d in unit-box coordinates: the log-likelihood per
     // dimension inside the box, continued outside by a Gaussian tail of bandwidth b, so it is finite everywhere and grows
     // with the distance outside. A flow that did not give a finite value scores float.MaxValue (most anomalous).
-    private static void AddAnomalyOutputs(GraphBuilder g, AnomalyOutputs anomaly, string unit, string start, string logpAtStart, int d)
+    private static void AddAnomalyOutputs(GraphBuilder g, AnomalyOutputs anomaly, string unit, string start, string logpAtStart, int d, NetworkGraph net, string? labels)
     {
         var excess = g.Sub(unit, start);
         var tail = g.OpWith("ReduceSum", [g.Mul(excess, excess), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]);
         var extended = g.Sub(logpAtStart, g.Mul(tail, g.Double(0.5 / (anomaly.TailBandwidth * anomaly.TailBandwidth))));
-        var raw = g.Mul(extended, g.Double(-1.0 / d));
-        var finite = g.Op("Not", g.Op("Or", g.Op("IsNaN", raw), g.Op("IsInf", raw)));
-        var score = g.Op("Where", finite, g.Op("Clip", raw, g.Double(-float.MaxValue), g.Double(float.MaxValue)), g.Double(float.MaxValue));
+        var score = FiniteOrWorst(g, g.Mul(extended, g.Double(-1.0 / d)));
+        if (anomaly.Profile is { } profile) score = FiniteOrWorst(g, ProfileDistance(g, profile, unit, score, net, labels));
         g.OpNamed("Cast", [score], [anomaly.ScoreName], GraphBuilder.Int("to", (long)DataType.Float));
         g.OpNamed("Greater", [score, g.Double(anomaly.Threshold)], [anomaly.PredictedLabelName]);
         g.Output(anomaly.ScoreName, DataType.Float, [null]);
         g.Output(anomaly.PredictedLabelName, DataType.Bool, [null]);
+    }
+
+    // A double score [N] clipped to float's range; not finite (a flow that failed) scores float.MaxValue, the most anomalous.
+    private static string FiniteOrWorst(GraphBuilder g, string raw)
+    {
+        var finite = g.Op("Not", g.Op("Or", g.Op("IsNaN", raw), g.Op("IsInf", raw)));
+        return g.Op("Where", finite, g.Op("Clip", raw, g.Double(-float.MaxValue), g.Double(float.MaxValue)), g.Double(float.MaxValue));
+    }
+
+    // The squared Mahalanobis distance of [profile at each level, likelihood score] (see Density.MultiscaleProfile);
+    // computed as MultiscaleProfile.Compute does: the float score, its mean square, then the log in double.
+    private static string ProfileDistance(GraphBuilder g, Density.AnomalyProfile profile, string unit, string likelihoodScore, NetworkGraph net, string? labels)
+    {
+        var x = g.Cast(unit, DataType.Float);
+        var columns = profile.Levels.Select(level =>
+        {
+            var score = net.Score(g, x, g.FloatTensor([(float)level], [1, 1]), labels);
+            var scaled = g.Mul(score, g.Float((float)level));
+            var meanSquare = g.OpWith("ReduceMean", [g.Mul(scaled, scaled), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 1)]);
+            return g.Op("Log", g.Cast(meanSquare, DataType.Double));
+        }).Append(g.OpWith("Unsqueeze", [likelihoodScore, g.Int64Vector(1)], [])).ToArray();
+        var vector = g.OpWith("Concat", columns, [GraphBuilder.Int("axis", 1)]);
+        var reference = profile.Reference;
+        int k = reference.Dimension;
+        var centred = g.Sub(vector, g.Double(reference.Mean));
+        var projected = g.Op("MatMul", centred, g.DoubleTensor(reference.Precision, [k, k]));
+        return g.OpWith("ReduceSum", [g.Mul(projected, centred), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]);
     }
 
     // The identity's rows (exact trace, K = d) or K Rademacher probes, row-major [K * d].

@@ -68,4 +68,36 @@ public sealed class LikelihoodGraphTests(ITestOutputHelper output)
             Assert.True(se > 0, "the probes should make the estimate vary");
         }
     }
+
+    [Fact]
+    public void MultiscaleAnomalyScoreIsTheMahalanobisDistanceOfTheProfileAndLikelihoodScore()
+    {
+        // An untrained conditional network in a non-unit box: the graph's score equals the Core profile (null label)
+        // and the graph's own likelihood score, put through the fitted reference; rows outside the box included.
+        var sde = new ReflectedVeSde(0.02, 5);
+        torch.random.manual_seed(12);
+        using var network = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 3, HiddenWidth = 32, Blocks = 1, EmbeddingDim = 8, NumClasses = 2 });
+        var bounds = new BoxBounds([0.0, -1.0, 5.0], [1.0, 1.0, 9.0]);
+        using var model = new ScoreModel(network, sde, bounds);
+        var rng = new Random(8);
+        var unit = Enumerable.Range(0, 30 * 3).Select(i => (float)(i < 27 * 3 ? rng.NextDouble() : 1.1 + 0.1 * rng.NextDouble())).ToArray();
+        var user = unit.Select((u, i) => (float)(bounds.Lower[i % 3] + u * (bounds.Upper[i % 3] - bounds.Lower[i % 3]))).ToArray();
+        var likelihoodOnly = new LikelihoodGraph.AnomalyOutputs("Score", "PredictedLabel", double.PositiveInfinity, 0.1);
+        using var plain = new OnnxScorer(LikelihoodGraph.Build(model, steps: 10, anomaly: likelihoodOnly), 3, anomaly: likelihoodOnly);
+        var likelihoodScores = plain.Score(user).Score!;
+
+        var levels = MultiscaleProfile.Levels(0.05, 4);
+        var profiles = MultiscaleProfile.Compute(network, unit, levels);
+        var vectors = Enumerable.Range(0, 30).Select(i => profiles.AsSpan(i * 4, 4).ToArray().Append(likelihoodScores[i]).ToArray()).ToArray();
+        var reference = MahalanobisReference.Fit(vectors.Take(20).SelectMany(v => v).ToArray(), 5);
+        var multiscale = likelihoodOnly with { Profile = new AnomalyProfile(levels, reference), Threshold = 3.0 };
+        using var scorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 10, anomaly: multiscale), 3, anomaly: multiscale);
+        var scored = scorer.Score(user);
+        for (int i = 0; i < 30; i++)
+        {
+            double expected = reference.Distance(vectors[i]);
+            Assert.True(System.Math.Abs(scored.Score![i] - expected) <= 1e-3 * (1 + expected), $"row {i}: graph {scored.Score[i]}, expected {expected}");
+            Assert.Equal(scored.Score[i] > 3.0, scored.PredictedLabel![i]);
+        }
+    }
 }

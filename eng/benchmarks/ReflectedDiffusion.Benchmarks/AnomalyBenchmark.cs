@@ -51,9 +51,9 @@ internal static class AnomalyBenchmark
 
     public static void Run(int splits, int steps, IReadOnlyCollection<string>? only = null)
     {
-        Console.WriteLine($"Anomaly benchmark: {splits} splits per data set; ours: ReflectedDiffusionOptions defaults with NumberOfSteps = {steps}, HiddenWidth 128, Blocks 2, LikelihoodSteps 60 (SigmaMin chosen from the training rows).");
-        Console.WriteLine("| data set (anomalies) | split | train | test normal / anomalous | ours | Gaussian (full cov.) | kNN distance (k=5) | LOF (k=10) | ours via ML.NET evaluator | SigmaMin |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine($"Anomaly benchmark: {splits} splits per data set; ours: ReflectedDiffusionOptions defaults with NumberOfSteps = {steps}, HiddenWidth 128, Blocks 2, LikelihoodSteps 60 (SigmaMin chosen from the training rows); 'likelihood score' is the same model's negative log-likelihood per dimension (AnomalyScore Likelihood).");
+        Console.WriteLine("| data set (anomalies) | split | train | test normal / anomalous | ours | Gaussian (full cov.) | kNN distance (k=5) | LOF (k=10) | ours via ML.NET evaluator | ours, likelihood score | SigmaMin |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         var means = new List<(string Name, double[] Auc)>();
         foreach (var data in Sets.Where(s => only is null || only.Contains(s.Key)).Select(s => s.Load()))
         {
@@ -61,13 +61,13 @@ internal static class AnomalyBenchmark
             for (int split = 1; split <= splits; split++)
             {
                 var (train, test, labels) = Split(data, split);
-                var (ours, viaEvaluator, sigma) = Ours(data, train, test, labels, (ulong)split, steps);
+                var (ours, viaEvaluator, likelihoodOnly, sigma) = Ours(data, train, test, labels, (ulong)split, steps);
                 var standardise = Standardiser(train);
                 var (trainZ, testZ) = (train.Select(standardise).ToList(), test.Select(standardise).ToList());
                 double[] auc = [Auc(ours, labels), Auc(Gaussian(trainZ, testZ), labels), Auc(Knn(trainZ, testZ, 5), labels), Auc(Lof(trainZ, testZ, 10), labels)];
                 for (int k = 0; k < 4; k++) sum[k] += auc[k];
                 Console.WriteLine($"| {data.Name} ({data.Anomaly}) | {split} | {train.Count} | {test.Count - data.Anomalous.Count} / {data.Anomalous.Count} | " +
-                                  string.Join(" | ", auc.Select(a => a.ToString("F4", CultureInfo.InvariantCulture))) + $" | {viaEvaluator:F4} | {sigma:G3} |");
+                                  string.Join(" | ", auc.Select(a => a.ToString("F4", CultureInfo.InvariantCulture))) + $" | {viaEvaluator:F4} | {Auc(likelihoodOnly, labels):F4} | {sigma:G3} |");
             }
             means.Add((data.Name, sum.Select(s => s / splits).ToArray()));
         }
@@ -78,18 +78,19 @@ internal static class AnomalyBenchmark
             Console.WriteLine($"| {name} | " + string.Join(" | ", auc.Select(a => a.ToString("F4", CultureInfo.InvariantCulture))) + $" | {auc.Skip(1).Max():F4} |");
     }
 
-    private static (float[] Scores, double EvaluatorAuc, double SigmaMin) Ours(DataSet data, List<float[]> train, List<float[]> test, float[] labels, ulong seed, int steps)
+    private static (float[] Scores, double EvaluatorAuc, float[] LikelihoodScores, double SigmaMin) Ours(DataSet data, List<float[]> train, List<float[]> test, float[] labels, ulong seed, int steps)
     {
         var ml = new MLContext(seed: 1);
         int d = train[0].Length;
         var options = new ReflectedDiffusionOptions { NumberOfSteps = steps, BatchSize = 128, HiddenWidth = 128, Blocks = 2, LikelihoodSteps = 60, Seed = seed };
         data.ApplyBounds(options);
         if (Environment.GetEnvironmentVariable("ANOMALY_SIGMA") is { } fixedSigma) options.SigmaMin = double.Parse(fixedSigma, CultureInfo.InvariantCulture);
+        if (Environment.GetEnvironmentVariable("ANOMALY_SCORE") is { } kind) options.AnomalyScore = Enum.Parse<AnomalyScoreKind>(kind, ignoreCase: true);
         if (Environment.GetEnvironmentVariable("ANOMALY_TAIL") is { } fixedTail) options.TailBandwidth = double.Parse(fixedTail, CultureInfo.InvariantCulture);
         if (Environment.GetEnvironmentVariable("ANOMALY_DEBUG") == "1")
         {
             options.Context = ml;
-            ml.Log += (_, e) => { if (e.Message.Contains("SigmaMin:") || e.Message.Contains("outside the bounds")) Console.Error.WriteLine("  " + e.Message); };
+            ml.Log += (_, e) => { if (e.Message.Contains("SigmaMin:") || e.Message.Contains("outside the bounds") || e.Message.Contains("Anomaly score:")) Console.Error.WriteLine("  " + e.Message); };
         }
         using var model = ml.Transforms.ReflectedDiffusion(options).Fit(VectorDataView.Create(ml, train, d));
         var rows = test.Select((f, i) => new Row { Features = f, Label = labels[i] }).ToList();
@@ -117,7 +118,16 @@ internal static class AnomalyBenchmark
                 Console.Error.WriteLine($"  class {cls}: inside {inside.Length} (p10/50/90 {Q(inside)}), outside {outside.Length} ({Q(outside)}), max-valued {idx.Count(i => scores[i] == float.MaxValue)}");
             }
         }
-        return (scores, ml.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve, model.Model.Sde.SigmaMin);
+        return (scores, ml.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve, LikelihoodScores(model, test, options.LikelihoodSteps), model.Model.Sde.SigmaMin);
+    }
+
+    // The fitted model's likelihood score (negative log-likelihood per dimension, with its tail outside the bounds).
+    private static float[] LikelihoodScores(ReflectedDiffusionTransformer model, List<float[]> test, int steps)
+    {
+        var anomaly = new ReflectedDiffusion.Onnx.LikelihoodGraph.AnomalyOutputs("Score", "PredictedLabel", double.PositiveInfinity, model.TailBandwidth);
+        int d = model.Model.Bounds.Dimension;
+        using var scorer = new ReflectedDiffusion.Onnx.OnnxScorer(ReflectedDiffusion.Onnx.LikelihoodGraph.Build(model.Model, steps, foldSteps: true, anomaly: anomaly), d, anomaly: anomaly);
+        return scorer.Score(test.SelectMany(r => r).ToArray()).Score!;
     }
 
     // Experiment: the score minus the same network's score at a wide background bandwidth, on each row clamped to the

@@ -9,7 +9,8 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]
 //     environment overrides for experiments: ANOMALY_SIGMA (a fixed SigmaMin), ANOMALY_TAIL (a fixed TailBandwidth),
 //     ANOMALY_DEBUG=1 (the estimator's bandwidth and tail log lines, and score quantiles inside and outside the bounds)
-//     ANOMALY_RATIO=s (score as a likelihood ratio against the same network at bandwidth s)
+//     ANOMALY_SCORE=likelihood|multiscale (the AnomalyScore option), ANOMALY_RATIO=s (with ANOMALY_SCORE=likelihood:
+//     the score as a likelihood ratio against the same network at bandwidth s)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]
 using ReflectedDiffusion.Benchmarks;
