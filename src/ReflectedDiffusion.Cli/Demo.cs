@@ -107,7 +107,7 @@ internal static class Demo
         report.AppendLine().AppendLine($"## Likelihood (exact, probability-flow ODE with RK4 {options.LikelihoodSteps} steps and exact divergence; {scoreSeconds:F0} s)").AppendLine()
             .AppendLine("In pixel units (density on [0, 16]^64). Uniform density on the box: 4.000 bits/dim.").AppendLine()
             .AppendLine("| rows | count | mean log-likelihood (nats) | mean bits/dim |").AppendLine("|---|---|---|---|");
-        foreach (var (set, count, (ll, bpd)) in likelihood)
+        foreach (var (set, count, (ll, bpd, _, _)) in likelihood)
             report.AppendLine($"| {set} | {count} | {ll.Average():F1} | {bpd.Average():F3} |");
         report.AppendLine().AppendLine($"Total time {total.Elapsed.TotalSeconds:F0} s. Files: model.zip (an ML.NET model file; `rdiff sample --model {outDir}/model.zip ...` uses it), samples/guidance-*/digit-*.png, report.md.");
         IO.AtomicFile.Write(Path.Combine(outDir, "report.md"), s => s.Write(Encoding.UTF8.GetBytes(report.ToString())));

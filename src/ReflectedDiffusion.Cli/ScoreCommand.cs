@@ -43,12 +43,14 @@ internal static class ScoreCommand
         }
         if (range is { } shard) (fields, rows) = (shard.Of(fields, dataPath), shard.Of(rows, dataPath));
         var watch = Stopwatch.StartNew();
-        var (ll, bpd) = Workflow.Score(bundle, rows, context.Progress);
-        CsvTable.Write(outPath, [.. header, "log_likelihood", "bits_per_dim"],
-            fields.Select((f, i) => f.Concat([CsvTable.Format(ll[i]), CsvTable.Format(bpd[i])])));
+        var scored = Workflow.Score(bundle, rows, context.Progress);
+        var (ll, bpd) = (scored.LogLikelihood, scored.BitsPerDimension);
+        CsvTable.Write(outPath, [.. header, "log_likelihood", "bits_per_dim", "anomaly_score", "is_anomaly"],
+            fields.Select((f, i) => f.Concat([CsvTable.Format(ll[i]), CsvTable.Format(bpd[i]), CsvTable.Format(scored.AnomalyScore[i]), scored.IsAnomaly[i] ? "true" : "false"])));
         int outside = ll.Count(float.IsNegativeInfinity);
         var finite = bpd.Where(float.IsFinite).DefaultIfEmpty(float.NaN);
         context.Output.WriteLine($"Scored {rows.Count} rows in {watch.Elapsed.TotalSeconds:F1} s: mean bits/dim {finite.Average().ToString("F3", CultureInfo.InvariantCulture)}"
-            + (outside > 0 ? $"; {outside} rows lie outside the model's bounds (log_likelihood -Infinity)" : "") + $". Wrote {outPath}.");
+            + (outside > 0 ? $"; {outside} rows lie outside the model's bounds (log_likelihood -Infinity)" : "")
+            + $"; {scored.IsAnomaly.Count(a => a)} predicted anomalous (anomaly_score above the threshold fitted at training). Wrote {outPath}.");
     }
 }

@@ -47,24 +47,34 @@ internal static class Workflow
             return InputErrors.Translate(() => generator.Generate(count, options, labels), flagOf);
         });
 
+    /// <summary>The columns <see cref="Score"/> returns, one value per row.</summary>
+    public sealed record ScoredColumns(float[] LogLikelihood, float[] BitsPerDimension, float[] AnomalyScore, bool[] IsAnomaly);
+
     /// <summary>
-    /// Log-likelihood (nats) and bits per dimension of rows, through the transformer's batched scoring (the
-    /// options' ScoringBatchSize rows per ONNX Runtime call, on their inference device).
+    /// Log-likelihood (nats), bits per dimension, anomaly score and predicted label of rows, through the transformer's
+    /// batched scoring (the options' ScoringBatchSize rows per ONNX Runtime call, on their inference device).
     /// </summary>
-    public static (float[] LogLikelihood, float[] BitsPerDimension) Score(ModelBundle bundle, IReadOnlyList<float[]> rows, ProgressReporter progress)
+    public static ScoredColumns Score(ModelBundle bundle, IReadOnlyList<float[]> rows, ProgressReporter progress)
         => progress.Run("score", update =>
         {
             var scored = bundle.Transformer.Transform(FeatureView(new MLContext(), rows, bundle.Info.Features.Length));
-            var (logLikelihood, bitsPerDimension) = (new float[rows.Count], new float[rows.Count]);
-            using var cursor = scored.GetRowCursor([scored.Schema[ReflectedDiffusionEstimator.LogLikelihoodColumn], scored.Schema[ReflectedDiffusionEstimator.BitsPerDimensionColumn]]);
-            var getLogLikelihood = cursor.GetGetter<float>(scored.Schema[ReflectedDiffusionEstimator.LogLikelihoodColumn]);
-            var getBitsPerDimension = cursor.GetGetter<float>(scored.Schema[ReflectedDiffusionEstimator.BitsPerDimensionColumn]);
+            var result = new ScoredColumns(new float[rows.Count], new float[rows.Count], new float[rows.Count], new bool[rows.Count]);
+            var options = bundle.Info.Options;
+            var columns = new[] { ReflectedDiffusionEstimator.LogLikelihoodColumn, ReflectedDiffusionEstimator.BitsPerDimensionColumn, options.ScoreColumnName, options.PredictedLabelColumnName }
+                .Select(name => scored.Schema[name]).ToArray();
+            using var cursor = scored.GetRowCursor(columns);
+            var getLogLikelihood = cursor.GetGetter<float>(columns[0]);
+            var getBitsPerDimension = cursor.GetGetter<float>(columns[1]);
+            var getScore = cursor.GetGetter<float>(columns[2]);
+            var getLabel = cursor.GetGetter<bool>(columns[3]);
             for (int i = 0; cursor.MoveNext(); i++)
             {
-                getLogLikelihood(ref logLikelihood[i]);
-                getBitsPerDimension(ref bitsPerDimension[i]);
+                getLogLikelihood(ref result.LogLikelihood[i]);
+                getBitsPerDimension(ref result.BitsPerDimension[i]);
+                getScore(ref result.AnomalyScore[i]);
+                getLabel(ref result.IsAnomaly[i]);
                 update(i + 1, rows.Count);
             }
-            return (logLikelihood, bitsPerDimension);
+            return result;
         });
 }

@@ -241,7 +241,7 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         Assert.True(code == 0, error);
         Assert.Contains("Scored 300 rows", output);
         var lines = File.ReadAllLines(scored);
-        Assert.Equal("width,height,depth,kind,log_likelihood,bits_per_dim", lines[0]);
+        Assert.Equal("width,height,depth,kind,log_likelihood,bits_per_dim,anomaly_score,is_anomaly", lines[0]);
         var first = lines[1].Split(',');
         float ll = float.Parse(first[4], CultureInfo.InvariantCulture);
         Assert.True(float.IsFinite(ll));

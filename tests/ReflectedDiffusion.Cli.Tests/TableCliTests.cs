@@ -108,7 +108,7 @@ public sealed class TableCliTests(TrainedTable trained) : IClassFixture<TrainedT
         var (code, _, error) = CliTests.Run("score", "--model", trained.ModelPath, "--data", trained.DataPath, "--out", scored);
         Assert.True(code == 0, error);
         var lines = File.ReadAllLines(scored);
-        Assert.EndsWith(",log_likelihood,bits_per_dim", lines[0]);
+        Assert.EndsWith(",log_likelihood,bits_per_dim,anomaly_score,is_anomaly", lines[0]);
         Assert.Equal(345, lines.Length);
         Assert.True(double.IsFinite(double.Parse(lines[1].Split(',')[^2], CultureInfo.InvariantCulture)));
     }
