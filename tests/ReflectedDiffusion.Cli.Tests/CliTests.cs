@@ -336,14 +336,14 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         foreach (var field in typeof(GenerationOptions).GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => f.Name is not ("Progress" or "CancellationToken" or "FirstRow")))
             Assert.Contains(Flag(field.Name), help);
         Assert.Contains($"[default: {new GenerationOptions().BatchSize}]", help);
-        Assert.Contains("[default: ode-heun]", help);
+        Assert.Contains("[default: auto]", help);   // a null Sampler: the model's own (SDE for tables, Heun ODE otherwise)
         Assert.Contains("--rows", help); // FirstRow's flag: --rows A:B
 
-        foreach (var command in new[] { "score", "export", "demo" })
+        foreach (var command in new[] { "score", "export", "report", "demo" })
             Assert.Equal(0, Run(command, "--help").Code);
         (code, help, _) = Run("--help");
         Assert.Equal(0, code);
-        Assert.All(new[] { "train", "sample", "score", "export", "demo" }, c => Assert.Contains(c, help));
+        Assert.All(new[] { "train", "sample", "score", "export", "report", "demo" }, c => Assert.Contains(c, help));
     }
 
     private static string Flag(string field) => "--" + System.Text.RegularExpressions.Regex.Replace(field, "(?<=[a-z0-9])([A-Z])", "-$1").ToLowerInvariant();
