@@ -1,6 +1,6 @@
 // TableSynthesis: a reflected diffusion model of the penguins table as it is (text, integers, missing values)
 // through the public APIs: fit, generate 1,000 rows, conditional rows, and the quality report against the real table.
-// Run: dotnet run -c Release --project examples/TableSynthesis [-- penguins.csv [training steps]]
+// Run: dotnet run -c Release --project examples/TableSynthesis [-- penguins.csv [training steps [sigma_min, or auto: chosen on held-out rows]]]
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
@@ -10,6 +10,7 @@ using ReflectedDiffusion.Tables;
 
 string path = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "data", "penguins.csv");
 int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4000;
+double? sigmaMin = args.Length > 2 && args[2] == "auto" ? null : args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0.01;
 const string outFolder = "table-synthesis";
 var ml = new MLContext(seed: 1);
 
@@ -25,8 +26,8 @@ var holdout = all.Select(order[..holdoutRows].Order().ToArray());
 // Fit: any IDataView with text, boolean and numeric columns; the schema is inferred and every constraint kept hard.
 var watch = Stopwatch.StartNew();
 using var model = ReflectedDiffusionTable.Fit(ml, TableDataView.Create(train),
-    new ReflectedDiffusionOptions { NumberOfSteps = steps, SigmaMin = 0.01, Seed = 1 });
-Console.WriteLine($"Trained on {train.RowCount} rows in {watch.Elapsed.TotalSeconds:F0} s; the encoding:");
+    new ReflectedDiffusionOptions { NumberOfSteps = steps, SigmaMin = sigmaMin, Seed = 1 });
+Console.WriteLine($"Trained on {train.RowCount} rows in {watch.Elapsed.TotalSeconds:F0} s (sigma_min {model.Transformer.Model.Sde.SigmaMin}); the encoding:");
 foreach (var line in model.Encoder.Describe()) Console.WriteLine("  " + line);
 
 // Generate 1,000 rows: a view with the training view's columns and types (NA where the model puts missing values).
