@@ -22,7 +22,7 @@ public static class Cli
         var context = new CliContext(output, cancel);
         return new RootCommand("rdiff: reflected diffusion models from the command line: train on CSV or image files, sample, score, export, and report on synthetic tables. Exit codes: 0 success, 2 bad usage or input, 1 any other failure.")
         {
-            TrainCommand.Create(context), SampleCommand.Create(context), ScoreCommand.Create(context), ExportCommand.Create(context), Demo.Create(context),
+            TrainCommand.Create(context), SampleCommand.Create(context), ScoreCommand.Create(context), ExportCommand.Create(context), ReportCommand.Create(context), Demo.Create(context),
         };
     }
 

@@ -60,7 +60,10 @@ internal sealed class FieldOptions<TOptions> where TOptions : class, new()
     private static Entry CreateEntry<T>(FieldInfo field, ValueSyntax syntax, string[] aliases, string description)
     {
         var option = syntax.CreateOption<T>(Kebab.Flag(field.Name), aliases, description);
-        return new Entry(field, option, r => r.GetValue(option));
+        // Read the given tokens with the same syntax: System.CommandLine takes the custom parser's null (a nullable
+        // field's "auto") as no result and converts the token itself, which throws InvalidCastException.
+        return new Entry(field, option, r => r.GetResult(option) is { } given && syntax.TryParse(given.Tokens.Select(t => t.Value).ToList(), out var value, out _)
+            ? value : r.GetValue(option));
     }
 
     // The field's doc summary, the extra value names, and the class default.

@@ -18,7 +18,7 @@ internal static class SampleCommand
     {
         [nameof(GenerationOptions.Sampler)] = new Dictionary<string, object?>
         {
-            ["ode"] = SamplerKind.OdeHeun, ["sde"] = SamplerKind.ReflectedSde, ["pc"] = SamplerKind.PredictorCorrector,
+            ["ode"] = SamplerKind.OdeHeun, ["sde"] = SamplerKind.ReflectedSde, ["pc"] = SamplerKind.PredictorCorrector, ["auto"] = null,
         },
     });
 

@@ -18,10 +18,15 @@ public sealed class GenerationOptions
     public const int DefaultPredictorCorrectorSteps = 250;
 
     /// <summary>
-    /// The sampler: the probability-flow ODE by Heun's method (the default, and the one the ONNX generation graph
-    /// compiles), by adaptive RK45, the reverse reflected SDE, or predictor-corrector.
+    /// The sampler: the probability-flow ODE by Heun's method (the one the ONNX generation graph compiles), by adaptive
+    /// RK45, the reverse reflected SDE, or predictor-corrector. Null (the default) takes the model's: the reverse
+    /// reflected SDE for table models (<see cref="ReflectedDiffusionTable.DefaultSampler"/>: category, missing-value
+    /// and point-mass rates come back closer to the data's), the Heun ODE otherwise.
     /// </summary>
-    public SamplerKind Sampler = SamplerKind.OdeHeun;
+    public SamplerKind? Sampler;
+
+    /// <summary>The sampler that runs: <see cref="Sampler"/>, or the Heun ODE when it is null.</summary>
+    public SamplerKind SamplerToUse => Sampler ?? SamplerKind.OdeHeun;
     /// <summary>Steps of the fixed-step samplers; null takes the sampler's default (Heun 100, SDE 500, predictor-corrector 250). The adaptive ODE ignores it.</summary>
     public int? Steps;
     /// <summary>Seed of the run: row i uses the row seed of (Seed, i).</summary>
@@ -41,7 +46,7 @@ public sealed class GenerationOptions
     public CancellationToken CancellationToken;
 
     /// <summary>The steps the chosen sampler takes.</summary>
-    public int StepsToTake => Steps ?? Sampler switch
+    public int StepsToTake => Steps ?? SamplerToUse switch
     {
         SamplerKind.ReflectedSde => DefaultSdeSteps,
         SamplerKind.PredictorCorrector => DefaultPredictorCorrectorSteps,
@@ -60,7 +65,7 @@ public sealed class GenerationOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
     public void Validate()
     {
-        if (!Enum.IsDefined(Sampler)) throw new ArgumentOutOfRangeException(nameof(Sampler), Sampler, "Sampler is not a known sampler.");
+        if (Sampler is { } sampler && !Enum.IsDefined(sampler)) throw new ArgumentOutOfRangeException(nameof(Sampler), Sampler, "Sampler is not a known sampler.");
         if (Steps is <= 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be positive.");
         if (!double.IsFinite(Guidance) || Guidance < 0) throw new ArgumentOutOfRangeException(nameof(Guidance), Guidance, "Guidance must be finite and not negative.");
         if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be positive.");

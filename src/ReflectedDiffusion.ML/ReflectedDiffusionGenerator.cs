@@ -43,7 +43,7 @@ public sealed class ReflectedDiffusionGenerator
         if (Classes == 0 && labels is not null) throw new ArgumentException("The model is unconditional; it takes no labels.", nameof(labels));
         if (Classes == 0 && options.Guidance != 0) throw new ArgumentOutOfRangeException(nameof(options), options.Guidance, "Guidance needs a conditional model (trained with a label column).");
         using var scope = NewDisposeScope();
-        var unit = Sampler.Generate(_model.Network, _model.Sde, count, options.Sampler, OptionsMapping.ToSamplerOptions(options, count), labels).Samples;
+        var unit = Sampler.Generate(_model.Network, _model.Sde, count, options.SamplerToUse, OptionsMapping.ToSamplerOptions(options, count), labels).Samples;
         var flat = _model.Bounds.FromUnit(unit.to(float64)).to(float32).contiguous().data<float>().ToArray();
         options.Progress?.Invoke(count, count);
         return Enumerable.Range(0, count).Select(i => flat.AsSpan(i * Dimension, Dimension).ToArray()).ToArray();

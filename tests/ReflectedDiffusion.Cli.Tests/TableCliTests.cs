@@ -79,6 +79,18 @@ public sealed class TableCliTests(TrainedTable trained) : IClassFixture<TrainedT
     }
 
     [Fact]
+    public void TableModelsSampleByTheSdeUnlessASamplerIsNamed()
+    {
+        Sample("default.csv");
+        Sample("auto.csv", "--sampler", "auto");
+        Sample("sde.csv", "--sampler", "sde");
+        Sample("ode.csv", "--sampler", "ode");
+        Assert.Equal(File.ReadAllText(Temp("sde.csv")), File.ReadAllText(Temp("default.csv")));
+        Assert.Equal(File.ReadAllText(Temp("sde.csv")), File.ReadAllText(Temp("auto.csv")));
+        Assert.NotEqual(File.ReadAllText(Temp("sde.csv")), File.ReadAllText(Temp("ode.csv")));
+    }
+
+    [Fact]
     public void EveryRowSatisfiesTheConditions()
     {
         var synthetic = Sample("adelie.csv", "--where", "species=Adelie", "--where", "body_mass_g>=4000", "--where", "sex=male");

@@ -45,6 +45,16 @@ public sealed class TableTests
         Assert.All(generated.GetColumn<float>("Size").Where(float.IsFinite), s => Assert.InRange(s, 1f, 3.36f));
         Assert.All(generated.GetColumn<int>("Count"), c => Assert.True(c == 0 || c is >= 5 and <= 41, $"count {c}"));
 
+        // Without a sampler named, table models sample by the reflected SDE (ReflectedDiffusionTable.DefaultSampler), and
+        // the caller's options come back as they were.
+        var unnamed = new GenerationOptions { Steps = 30, Seed = 3 };
+        var viaDefault = ReflectedDiffusionTable.Draw(model.Encoder, (n, o) => model.Transformer.Generator.Generate(n, o), 20, unnamed, []).Rows;
+        Assert.Null(unnamed.Sampler);
+        var viaSde = ReflectedDiffusionTable.Draw(model.Encoder, (n, o) => model.Transformer.Generator.Generate(n, o), 20,
+            new GenerationOptions { Steps = 30, Seed = 3, Sampler = Sampling.SamplerKind.ReflectedSde }, []).Rows;
+        Assert.Equal(viaSde["Size"].Numbers!, viaDefault["Size"].Numbers!);
+        Assert.Equal(viaSde["Kind"].Texts!, viaDefault["Kind"].Texts!);
+
         var large = model.Generate(40, new GenerationOptions { Steps = 30, Seed = 4 }, [RowCondition.Parse("Kind=large"), RowCondition.Parse("Count>=6")]);
         Assert.All(large.GetColumn<ReadOnlyMemory<char>>("Kind"), k => Assert.Equal("large", k.ToString()));
         Assert.All(large.GetColumn<int>("Count"), c => Assert.True(c >= 6));

@@ -13,6 +13,7 @@
 //     the score as a likelihood ratio against the same network at bandwidth s)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-proportions [csv] [steps] [rows] [seeds] [sigma_min]
 using ReflectedDiffusion.Benchmarks;
 
 var command = args.Length > 0 ? args[0] : "help";
@@ -49,7 +50,11 @@ switch (command)
     case "table-quality":
         TableQuality.Measure(args.Length > 1 ? int.Parse(args[1]) : 2000, args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length > 3 ? args[3] : "table-quality");
         break;
+    case "table-proportions":
+        TableProportions.Measure(args.Length > 1 ? args[1] : Path.Combine(AppContext.BaseDirectory, "data", "penguins.csv"), args.Length > 2 ? int.Parse(args[2]) : 4000,
+            args.Length > 3 ? int.Parse(args[3]) : 1000, args.Length > 4 ? args[4].Split(',').Select(int.Parse).ToArray() : [1], args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0.01);
+        break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | table-quality [steps] [rows] [out folder]");
+        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
         break;
 }
