@@ -1,5 +1,4 @@
 using ReflectedDiffusion.Onnx;
-using ReflectedDiffusion.Training;
 
 namespace ReflectedDiffusion.ML;
 
@@ -13,18 +12,18 @@ internal static class AnomalyThreshold
     /// Silverman's rule of thumb, 1.06 sd n^(-1/5), for a feature spread evenly over its range (sd = 1/sqrt 12 in
     /// unit-box coordinates), never below the model's smallest noise level.
     /// </summary>
-    public static double TailBandwidth(int rows, double sigmaMin)
+    public static double TailBandwidth(long rows, double sigmaMin)
         => System.Math.Max(sigmaMin, 1.06 / System.Math.Sqrt(12) * System.Math.Pow(System.Math.Max(rows, 1), -0.2));
 
-    /// <summary>At most this many training rows are scored (seeded sample): the quantile needs no more, and scoring costs.</summary>
+    /// <summary>At most this many training rows are scored (a seeded sample, <see cref="RowScan.ThresholdSample"/>): the quantile needs no more, and scoring costs.</summary>
     public const int MaximumRows = 1000;
 
-    public static double FromTrainingRows(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, IReadOnlyList<float[]> rows, TrainingLog log)
+    /// <summary>The threshold from the scores of <paramref name="sample"/>, training rows in the user's units.</summary>
+    public static double FromTrainingRows(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, IReadOnlyList<float[]> sample, TrainingLog log)
     {
-        var sample = Enumerable.Range(0, rows.Count).OrderBy(i => CounterRng.Hash(options.Seed, 0x7A5E, (ulong)i)).Take(MaximumRows).Order().ToList();
         var anomaly = ScoringStage.Anomaly(double.PositiveInfinity, tailBandwidth);
         using var scorer = ScoringStage.Scorer(model, ScoringStage.CompileGraph(model, options, anomaly), options.FeatureColumnName, anomaly, (null, true));
-        var scores = scorer.Score(sample.SelectMany(i => rows[i]).ToArray()).Score!;
+        var scores = scorer.Score(sample.SelectMany(r => r).ToArray()).Score!;
         double threshold = Quantile(scores, 1 - options.FalsePositiveRate);
         log.Info($"Anomaly threshold {threshold:G5} on {options.ScoreColumnName}: {options.FalsePositiveRate:P1} of {sample.Count} training rows lie above it.");
         return threshold;
