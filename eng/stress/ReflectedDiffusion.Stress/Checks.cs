@@ -111,7 +111,8 @@ internal static class Checks
             checksum += row[0];
             if (++n == next || n == rows)
             {
-                Console.WriteLine($"  {n,9} rows, {watch.Elapsed.TotalSeconds,6:F1} s: {Memory()}");
+                var gc = GC.GetGCMemoryInfo();
+                Console.WriteLine($"  {n,9} rows, {watch.Elapsed.TotalSeconds,6:F1} s: {Memory()}; managed heap {gc.HeapSizeBytes / 1e6:F0} MB, committed {gc.TotalCommittedBytes / 1e6:F0} MB");
                 next *= 10;
             }
         }
