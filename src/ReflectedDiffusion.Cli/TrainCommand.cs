@@ -82,6 +82,7 @@ internal static class TrainCommand
         ChooseForData(options, data, boundsGiven: settings.WasGiven(parsed, nameof(ReflectedDiffusionOptions.Bounds)));
         RequireDevice(options.Device);
         context.Output.WriteLine($"Training on {data.Rows.Count} rows of {data.Dimension} features" + (data.ClassNames is { } c ? $", {c.Length} classes ('{data.LabelName}')" : "") + $" from {dataPath}.");
+        AnnounceResume(context, options);
         var watch = Stopwatch.StartNew();
         using var bundle = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf);
         bundle.Save(outPath);
@@ -98,11 +99,19 @@ internal static class TrainCommand
         RequireDevice(options.Device);
         context.Output.WriteLine($"Training on {data.Rows.Count} rows of {encoder.Schema.Columns.Count} columns from {dataPath}.");
         foreach (var line in TableMode.Describe(encoder)) context.Output.WriteLine(line);
+        AnnounceResume(context, options);
         var watch = Stopwatch.StartNew();
         var trained = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf);
         using var bundle = new ModelBundle(trained.Transformer, trained.Info with { Table = encoder }); // owns the transformer
         bundle.Save(outPath);
         Report(context, bundle, options, watch, outPath);
+    }
+
+    // The estimator resumes from an existing checkpoint file; say so, since a stale one from other data would be used too.
+    private static void AnnounceResume(CliContext context, ReflectedDiffusionOptions options)
+    {
+        if (options.CheckpointPath is { } path && File.Exists(path))
+            context.Output.WriteLine($"Resuming from the checkpoint {path} (delete it to start over).");
     }
 
     private static void Report(CliContext context, ModelBundle bundle, ReflectedDiffusionOptions options, Stopwatch watch, string outPath)

@@ -34,6 +34,20 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// Returns freed native heap memory to the kernel (glibc's <c>malloc_trim</c>, which walks every per-thread arena);
+    /// a no-op elsewhere. The allocator tuning keeps freed blocks for speed, and libtorch's worker threads each free into
+    /// their own arena, so a long stream of batches would otherwise hold the largest batch's memory once per arena.
+    /// </summary>
+    public static void ReleaseFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux() || _trimUnavailable) return;
+        try { Glibc.malloc_trim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _trimUnavailable = true; }
+    }
+
+    private static bool _trimUnavailable;
+
     private static bool TuneAllocator()
     {
         const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3;
@@ -54,5 +68,8 @@ public static class TorchRuntime
     {
         [DllImport("libc", EntryPoint = "mallopt")]
         public static extern int mallopt(int param, int value);
+
+        [DllImport("libc", EntryPoint = "malloc_trim")]
+        public static extern int malloc_trim(nuint pad);
     }
 }

@@ -1,6 +1,5 @@
 using ReflectedDiffusion.Density;
 using ReflectedDiffusion.Onnx;
-using ReflectedDiffusion.Training;
 
 namespace ReflectedDiffusion.ML;
 
@@ -15,22 +14,21 @@ internal static class AnomalyThreshold
     /// Silverman's rule of thumb, 1.06 sd n^(-1/5), for a feature spread evenly over its range (sd = 1/sqrt 12 in
     /// unit-box coordinates), never below the model's smallest noise level.
     /// </summary>
-    public static double TailBandwidth(int rows, double sigmaMin)
+    public static double TailBandwidth(long rows, double sigmaMin)
         => System.Math.Max(sigmaMin, 1.06 / System.Math.Sqrt(12) * System.Math.Pow(System.Math.Max(rows, 1), -0.2));
 
-    /// <summary>At most this many training rows are scored (seeded sample): the quantile needs no more, and scoring costs.</summary>
+    /// <summary>At most this many training rows are scored (a seeded sample, <see cref="RowScan.ThresholdSample"/>): the quantile needs no more, and scoring costs.</summary>
     public const int MaximumRows = 1000;
 
     /// <summary>
     /// The threshold (the options' own when given) and, for the multiscale score, its reference (the options' own when
-    /// given; null for the likelihood score), from a seeded sample of the training rows (in the user's units).
+    /// given; null for the likelihood score), from <paramref name="sample"/>, training rows in the user's units.
     /// </summary>
-    public static (double Threshold, AnomalyProfile? Profile) Fit(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, IReadOnlyList<float[]> rows, TrainingLog log)
+    public static (double Threshold, AnomalyProfile? Profile) Fit(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, IReadOnlyList<float[]> sample, TrainingLog log)
     {
         bool multiscale = options.AnomalyScore == AnomalyScoreKind.Multiscale;
         var profile = multiscale ? options.AnomalyProfile : null;
         if (options.Threshold is { } given && (!multiscale || profile is not null)) return (given, profile);
-        var sample = Enumerable.Range(0, rows.Count).OrderBy(i => CounterRng.Hash(options.Seed, 0x7A5E, (ulong)i)).Take(MaximumRows).Order().Select(i => rows[i]).ToList();
         var scores = LikelihoodScores(model, options, tailBandwidth, sample);
         if (multiscale && profile is null)
             (profile, scores) = FitProfile(model, sample, scores, tailBandwidth, log);
@@ -41,7 +39,7 @@ internal static class AnomalyThreshold
     }
 
     // The likelihood score (negative log-likelihood per dimension with its tail) of rows, through the likelihood graph.
-    private static float[] LikelihoodScores(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, List<float[]> rows)
+    private static float[] LikelihoodScores(ScoreModel model, ReflectedDiffusionOptions options, double tailBandwidth, IReadOnlyList<float[]> rows)
     {
         var anomaly = ScoringStage.Anomaly(double.PositiveInfinity, tailBandwidth);
         using var scorer = ScoringStage.Scorer(model, ScoringStage.CompileGraph(model, options, anomaly), options.FeatureColumnName, anomaly, (null, true));
@@ -53,7 +51,7 @@ internal static class AnomalyThreshold
 
     // The Gaussian over the sample's vectors [profile, likelihood score] and the sample's distances from it, as the
     // graph computes them. Rows whose likelihood flow failed (score float.MaxValue) stay out of the fit.
-    private static (AnomalyProfile? Profile, float[] Distances) FitProfile(ScoreModel model, List<float[]> rows, float[] likelihoodScores, double narrowest, TrainingLog log)
+    private static (AnomalyProfile? Profile, float[] Distances) FitProfile(ScoreModel model, IReadOnlyList<float[]> rows, float[] likelihoodScores, double narrowest, TrainingLog log)
     {
         var levels = MultiscaleProfile.Levels(narrowest, MultiscaleProfile.LevelsFor(rows.Count));
         int k = levels.Length + 1;

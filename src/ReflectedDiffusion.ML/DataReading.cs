@@ -8,6 +8,23 @@ internal static class DataReading
 {
     public static (List<float[]> Rows, long[]? Labels, int Classes) Read(IDataView data, string featureColumn, string? labelColumn, int dimension)
     {
+        var rows = new List<float[]>();
+        var labels = labelColumn is null ? null : new List<long>();
+        foreach (var (features, label) in Rows(data, featureColumn, labelColumn, dimension))
+        {
+            rows.Add(features);
+            labels?.Add(label);
+        }
+        if (rows.Count == 0) throw NoRows(featureColumn);
+        return (rows, labels?.ToArray(), labels is null ? 0 : Classes(data, labelColumn!, labels.Max()));
+    }
+
+    /// <summary>
+    /// One pass over the rows, each feature vector in a new array, with its class index (0 without a label column); every
+    /// call opens a new cursor, so the rows can be read again.
+    /// </summary>
+    public static IEnumerable<(float[] Features, long Label)> Rows(IDataView data, string featureColumn, string? labelColumn, int dimension)
+    {
         var features = data.Schema[featureColumn];
         var columns = new List<DataViewSchema.Column> { features };
         DataViewSchema.Column? label = null;
@@ -16,25 +33,18 @@ internal static class DataReading
             label = data.Schema.GetColumnOrNull(labelColumn) ?? throw new ArgumentOutOfRangeException(nameof(labelColumn), $"Label column '{labelColumn}' not found.");
             columns.Add(label.Value);
         }
-        var rows = new List<float[]>();
-        var labels = label is null ? null : new List<long>();
         using var cursor = data.GetRowCursor(columns);
         var reader = new FeatureReader(cursor, features, dimension);
         var getLabel = label is null ? null : LabelGetter(cursor, label.Value);
         for (var dense = new float[dimension]; reader.TryRead(dense); dense = new float[dimension])
-        {
-            rows.Add(dense);
-            if (getLabel is not null) labels!.Add(getLabel(reader.Row - 1));
-        }
-        if (rows.Count == 0) throw new InvalidOperationException($"Column '{featureColumn}' has no rows to train on.");
-        int classes = 0;
-        if (labels is not null)
-        {
-            classes = (int)labels.Max() + 1;
-            if (label!.Value.Type is KeyDataViewType key) classes = (int)key.Count;
-        }
-        return (rows, labels?.ToArray(), classes);
+            yield return (dense, getLabel is null ? 0 : getLabel(reader.Row - 1));
     }
+
+    /// <summary>The number of classes: a key column's count, else the largest class index seen plus one.</summary>
+    public static int Classes(IDataView data, string labelColumn, long largestLabel)
+        => data.Schema[labelColumn].Type is KeyDataViewType key ? (int)key.Count : (int)largestLabel + 1;
+
+    public static InvalidOperationException NoRows(string featureColumn) => new($"Column '{featureColumn}' has no rows to train on.");
 
     // Class index 0..C-1 from a key (1-based, 0 = missing) or an integer-valued numeric column.
     private static Func<long, long> LabelGetter(DataViewRowCursor cursor, DataViewSchema.Column column)

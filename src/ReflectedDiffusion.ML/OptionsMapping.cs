@@ -11,8 +11,9 @@ namespace ReflectedDiffusion.ML;
 internal static class OptionsMapping
 {
     /// <summary>The trainer's options; <paramref name="progress"/> receives every progress report.</summary>
-    public static TrainerOptions ToTrainerOptions(ReflectedDiffusionOptions o, Action<TrainingProgress> progress) => new()
+    public static TrainerOptions ToTrainerOptions(ReflectedDiffusionOptions o, Action<TrainingProgress> progress, bool checkpoint = false) => new()
     {
+        CheckpointPath = checkpoint ? o.CheckpointPath : null, CheckpointInterval = o.CheckpointInterval,
         Steps = o.NumberOfSteps, BatchSize = o.BatchSize, LearningRate = o.LearningRate, Weighting = o.Weighting,
         WarmupSteps = System.Math.Min(100, o.NumberOfSteps / 10), Seed = o.Seed, Device = o.Device,
         CancellationToken = o.CancellationToken, Progress = progress,

@@ -40,21 +40,48 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         _ = OptionsMapping.ToNetworkConfig(_options, d, 0); // a wrong image shape fails before the data is read
         using var log = new TrainingLog(_options.Context);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var (rows, labels, classes) = DataReading.Read(input, _options.FeatureColumnName, _options.LabelColumnName, d);
-        var bounds = Bounds(rows, d);
-        log.Info($"Training on {rows.Count} rows of {d} features from column '{_options.FeatureColumnName}'" +
-                 (classes > 0 ? $", {classes} classes from '{_options.LabelColumnName}'" : "") +
-                 $"; bounds {_options.Bounds} (per feature from [{bounds.Lower.Min():G4}, ...] to [{bounds.Upper.Max():G4}, ...]); {_options.NumberOfSteps} steps of batch {_options.BatchSize}.");
-        var data = new TrainingRows(bounds.ToUnitRows(rows), labels, classes, d);
+        string? labelColumn = _options.LabelColumnName;
+        var scan = RowScan.Read(DataReading.Rows(input, _options.FeatureColumnName, labelColumn, d), d, _options.MaxRowsInMemory,
+            sampleForSelection: _options.SigmaMin is null, _options.Seed);
+        if (scan.Count == 0) throw DataReading.NoRows(_options.FeatureColumnName);
+        int classes = labelColumn is null ? 0 : DataReading.Classes(input, labelColumn, scan.LargestLabel);
+        var bounds = Bounds(scan, d);
+        log.Info($"Training on {scan.Count} rows of {d} features from column '{_options.FeatureColumnName}'" +
+                 (classes > 0 ? $", {classes} classes from '{labelColumn}'" : "") +
+                 $"; bounds {_options.Bounds} (per feature from [{bounds.Lower.Min():G4}, ...] to [{bounds.Upper.Max():G4}, ...]); {_options.NumberOfSteps} steps of batch {_options.BatchSize}" +
+                 (scan.Streaming ? $"; more than MaxRowsInMemory ({_options.MaxRowsInMemory}), so the rows stream through a shuffle buffer of that many." : "."));
+        if (scan.Streaming && Enumerable.Range(0, d).Any(j => scan.Lower[j] < bounds.Lower[j] || scan.Upper[j] > bounds.Upper[j]))
+            foreach (var _ in UnitRows(input, bounds, labelColumn)) { } // names the first row outside the bounds
+        var data = scan.Rows is { } rows ? new TrainingRows(bounds.ToUnitRows(rows), labelColumn is null ? null : scan.Labels!.ToArray(), classes, d) : null;
 
-        double sigmaMin = _options.SigmaMin ?? ChooseSigmaMin(data, log);
-        var (network, lossTrace) = Train(data, sigmaMin, log);
+        double sigmaMin = _options.SigmaMin ?? ChooseSigmaMin(data ?? SelectionRows(scan, bounds, classes, labelColumn is not null), log);
+        var (network, lossTrace) = data is not null ? Train(data, sigmaMin, log, final: true)
+            : Train(new StreamingTrainingSet(() => UnitRows(input, bounds, labelColumn), d, classes, _options.MaxRowsInMemory), sigmaMin, log, final: true);
         var model = new ScoreModel(network, new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax), bounds);
         log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
-        double tail = _options.TailBandwidth ?? AnomalyThreshold.TailBandwidth(rows.Count, sigmaMin);
-        log.Info($"Anomaly score outside the bounds: Gaussian tail of {tail:G3} of each feature's range" + (_options.TailBandwidth is null ? $" (Silverman's rule for {rows.Count} rows)." : "."));
-        var (threshold, profile) = AnomalyThreshold.Fit(model, _options, tail, rows, log);
+        double tail = _options.TailBandwidth ?? AnomalyThreshold.TailBandwidth(scan.Count, sigmaMin);
+        log.Info($"Anomaly score outside the bounds: Gaussian tail of {tail:G3} of each feature's range" + (_options.TailBandwidth is null ? $" (Silverman's rule for {scan.Count} rows)." : "."));
+        var (threshold, profile) = AnomalyThreshold.Fit(model, _options, tail, scan.ThresholdSample.InRowOrder().Rows, log);
         return new ReflectedDiffusionTransformer(model, _options, threshold, tail, profile, input, lossTrace);
+    }
+
+    // Streaming with the bandwidth to choose: it is chosen on the scan's seeded sample of MaxRowsInMemory rows.
+    private static TrainingRows SelectionRows(RowScan scan, BoxBounds bounds, int classes, bool labelled)
+    {
+        var (rows, labels) = scan.SelectionSample!.InRowOrder();
+        return new TrainingRows(bounds.ToUnitRows(rows), labelled ? labels : null, classes, bounds.Dimension);
+    }
+
+    // One pass of the rows in the unit box, for the streaming training set (which opens a pass whenever it needs one).
+    private IEnumerable<TrainingRow> UnitRows(IDataView input, BoxBounds bounds, string? labelColumn)
+    {
+        long row = 0;
+        foreach (var (features, label) in DataReading.Rows(input, _options.FeatureColumnName, labelColumn, bounds.Dimension))
+        {
+            bounds.Validate(features, row++); // a view whose rows changed since the scan
+            bounds.ToUnit(features, features);
+            yield return new TrainingRow(features, label);
+        }
     }
 
     // Training rows in the unit box, row-major, with their class indices.
@@ -71,17 +98,25 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         };
     }
 
-    private (ScoreNetwork Network, IReadOnlyList<float> LossTrace) Train(TrainingRows data, double sigmaMin, TrainingLog log)
+    private (ScoreNetwork Network, IReadOnlyList<float> LossTrace) Train(TrainingRows data, double sigmaMin, TrainingLog log, bool final = false)
     {
+        using var x = tensor(data.Unit, [data.Count, data.Dimension]);
+        using var y = data.Labels is null ? null : tensor(data.Labels);
+        return Train(new InMemoryTrainingSet(x, y, data.Classes), sigmaMin, log, final);
+    }
+
+    // Only the final model's training checkpoints (and resumes): the bandwidth choice trains another network.
+    private (ScoreNetwork Network, IReadOnlyList<float> LossTrace) Train(TrainingSet data, double sigmaMin, TrainingLog log, bool final)
+    {
+        string? resume = final && _options.CheckpointPath is { } path && File.Exists(path) ? path : null;
+        if (resume is not null) log.Info($"Resuming from the checkpoint {resume}.");
         var sde = new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax);
-        var trainer = new ScoreTrainer(OptionsMapping.ToNetworkConfig(_options, data.Dimension, data.Classes), sde, OptionsMapping.ToTrainerOptions(_options, p =>
+        var trainer = new ScoreTrainer(OptionsMapping.ToNetworkConfig(_options, data.Dimension, data.NumClasses), sde, OptionsMapping.ToTrainerOptions(_options, p =>
         {
             log.Info($"Step {p.Step}/{p.TotalSteps}: loss {p.Loss:G5}, {p.SamplesPerSecond:F0} samples/s.");
             _options.Progress?.Invoke(p);
-        }));
-        using var x = tensor(data.Unit, [data.Count, data.Dimension]);
-        using var y = data.Labels is null ? null : tensor(data.Labels);
-        var result = trainer.Fit(new InMemoryTrainingSet(x, y, data.Classes));
+        }, checkpoint: final));
+        var result = trainer.Fit(data, resume);
         return (result.Network.to(CPU), result.LossTrace);
     }
 
@@ -116,18 +151,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
 
     // Data bounds need a range in every feature; a constant one (or a single row) has none, and a box invented around it
     // would put the model's whole mass on a face.
-    private static void RequireRange(List<float[]> rows, int d)
-    {
-        for (int j = 0; j < d; j++)
-        {
-            float first = rows[0][j];
-            if (rows.All(r => r[j] == first))
-                throw new ArgumentOutOfRangeException(nameof(ReflectedDiffusionOptions.Bounds), BoundsSource.Data,
-                    $"Bounds Data: feature {j} has the same value {first} in all {rows.Count} rows, so the data give it no range. Drop the feature, or use Bounds Explicit (LowerBounds, UpperBounds) or Unit.");
-        }
-    }
-
-    private BoxBounds Bounds(List<float[]> rows, int d)
+    private BoxBounds Bounds(RowScan scan, int d)
     {
         switch (_options.Bounds)
         {
@@ -138,15 +162,19 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
                 if (b.Dimension != d) throw new ArgumentOutOfRangeException(nameof(ReflectedDiffusionOptions.LowerBounds), $"The bounds have {b.Dimension} features; column '{_options.FeatureColumnName}' has {d}.");
                 return b;
             default:
-                RequireRange(rows, d);
-                return DataBounds(rows);
+                for (int j = 0; j < d; j++)
+                    if (scan.Lower[j] == scan.Upper[j])
+                        throw new ArgumentOutOfRangeException(nameof(ReflectedDiffusionOptions.Bounds), BoundsSource.Data,
+                            $"Bounds Data: feature {j} has the same value {(float)scan.Lower[j]} in all {scan.Count} rows, so the data give it no range. Drop the feature, or use Bounds Explicit (LowerBounds, UpperBounds) or Unit.");
+                return Padded(new BoxBounds(scan.Lower, scan.Upper));
         }
     }
 
     // The observed range of each feature, widened on each side by BoundsMargin of its width.
-    private BoxBounds DataBounds(IEnumerable<float[]> rows)
+    private BoxBounds DataBounds(IEnumerable<float[]> rows) => Padded(BoxBounds.FromData(rows));
+
+    private BoxBounds Padded(BoxBounds observed)
     {
-        var observed = BoxBounds.FromData(rows);
         var pad = observed.Width.Select(w => _options.BoundsMargin * w).ToArray();
         return new BoxBounds(observed.Lower.Select((l, j) => l - pad[j]).ToArray(), observed.Upper.Select((h, j) => h + pad[j]).ToArray());
     }

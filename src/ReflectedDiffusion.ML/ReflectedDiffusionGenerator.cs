@@ -71,7 +71,9 @@ public sealed class ReflectedDiffusionGenerator
             int n = (int)System.Math.Min(options.BatchSize, count - done);
             var batch = options.ForRows(first + done);
             var labels = labelOf is null ? null : Enumerable.Range(0, n).Select(i => labelOf(first + done + i)).ToArray();
-            yield return Generate(n, batch, labels);
+            var rows = Generate(n, batch, labels);
+            TorchRuntime.ReleaseFreedMemory(); // a long stream keeps one batch's native memory, not one per allocator arena
+            yield return rows;
             options.Progress?.Invoke(done + n, count);
         }
     }

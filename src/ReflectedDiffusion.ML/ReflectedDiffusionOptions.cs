@@ -145,6 +145,24 @@ public sealed class ReflectedDiffusionOptions
     /// the rows inside and not with gross outliers.
     /// </summary>
     public double? TailBandwidth;
+    /// <summary>
+    /// Training holds the rows in memory up to this many. With more it streams them: one pass over the data view finds the
+    /// bounds, the row count and two seeded samples (for the anomaly threshold and, with <see cref="SigmaMin"/> null, the
+    /// bandwidth choice, which then trains on a sample of this many rows), and training draws its batches through a shuffle
+    /// buffer of this many rows, reading the view again as needed; memory then depends on this limit, not on the row count.
+    /// Data at or below the limit train exactly as before.
+    /// </summary>
+    public int MaxRowsInMemory = 1_000_000;
+    /// <summary>
+    /// When set, training of the final model writes a checkpoint to this file every <see cref="CheckpointInterval"/> steps
+    /// and at the end (atomically), and a fit that finds the file resumes from it: a run killed mid-training and started
+    /// again with the same data and settings ends with the weights of an uninterrupted run, bit for bit. The checkpoint
+    /// records the settings, not the data: delete it before training on other data. (The bandwidth choice of
+    /// <see cref="SigmaMin"/> = null is not checkpointed; it runs again, with the same result.)
+    /// </summary>
+    public string? CheckpointPath;
+    /// <summary>Training steps between checkpoints (with <see cref="CheckpointPath"/>).</summary>
+    public int CheckpointInterval = 500;
     /// <summary>Rows per ONNX Runtime call when the fitted transformer scores (its <c>Transform</c> computes in batches).</summary>
     public int ScoringBatchSize = 256;
     /// <summary>Seed of training (weights, batches, noise).</summary>
@@ -221,6 +239,8 @@ public sealed class ReflectedDiffusionOptions
         Require(TailBandwidth is null || (TailBandwidth > 0 && double.IsFinite(TailBandwidth.Value)), nameof(TailBandwidth), TailBandwidth, "must be a finite number above 0 or null");
         Require(LikelihoodSteps > 0, nameof(LikelihoodSteps), LikelihoodSteps, "must be positive");
         Require(LikelihoodProbes is null or >= 0, nameof(LikelihoodProbes), LikelihoodProbes, "must not be negative");
+        Require(MaxRowsInMemory > 0, nameof(MaxRowsInMemory), MaxRowsInMemory, "must be positive");
+        Require(CheckpointInterval > 0, nameof(CheckpointInterval), CheckpointInterval, "must be positive");
         Require(ScoringBatchSize > 0, nameof(ScoringBatchSize), ScoringBatchSize, "must be positive");
         Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), Device, "must name a torch device such as \"cpu\"");
         Require(GpuDeviceId is null or >= 0, nameof(GpuDeviceId), GpuDeviceId, "must not be negative");

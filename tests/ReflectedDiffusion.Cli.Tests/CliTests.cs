@@ -317,8 +317,9 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
     {
         var (code, help, _) = Run("train", "--help");
         Assert.Equal(0, code);
-        // Every public field of the options is a flag, but for the callback, the token, the context and the tool's own column.
-        string[] notFlags = ["Progress", "CancellationToken", "Context", "FeatureColumnName"];
+        // Every public field of the options is a flag, but for the callback, the token, the context, the tool's own
+        // column and the fitted anomaly profile.
+        string[] notFlags = ["Progress", "CancellationToken", "Context", "FeatureColumnName", "AnomalyProfile"];
         foreach (var field in typeof(ReflectedDiffusionOptions).GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => !notFlags.Contains(f.Name)))
             Assert.Contains(Flag(field.Name), help);
         Assert.DoesNotContain("--feature-column-name", help);

@@ -6,6 +6,20 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using ReflectedDiffusion.ML;
 
+// Or: LoadCheck save-and-hang SOURCE TARGET: saves SOURCE's bytes to TARGET through AtomicFile (the path of every model
+// save), prints "half written" after half the bytes and then waits to be killed: a process killed during a save.
+if (args is ["save-and-hang", var source, var target])
+{
+    var bytes = File.ReadAllBytes(source);
+    ReflectedDiffusion.IO.AtomicFile.Write(target, s =>
+    {
+        s.Write(bytes, 0, bytes.Length / 2);
+        s.Flush();
+        Console.WriteLine("half written");
+        Thread.Sleep(Timeout.Infinite);
+    });
+    return 1;
+}
 if (args.Length != 3)
 {
     Console.Error.WriteLine("usage: LoadCheck MODEL.zip INPUT.csv OUTPUT.csv");
