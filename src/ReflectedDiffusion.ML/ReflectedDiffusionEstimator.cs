@@ -50,7 +50,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         double sigmaMin = _options.SigmaMin ?? ChooseSigmaMin(data, log);
         var (network, lossTrace) = Train(data, sigmaMin, log);
         var model = new ScoreModel(network, new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax), bounds);
-        log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
+        log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({ScoringStage.Solver(_options)}).");
         double tail = _options.TailBandwidth ?? AnomalyThreshold.TailBandwidth(rows.Count, sigmaMin);
         log.Info($"Anomaly score outside the bounds: Gaussian tail of {tail:G3} of each feature's range" + (_options.TailBandwidth is null ? $" (Silverman's rule for {rows.Count} rows)." : "."));
         double threshold = _options.Threshold ?? AnomalyThreshold.FromTrainingRows(model, _options, tail, rows, log);
