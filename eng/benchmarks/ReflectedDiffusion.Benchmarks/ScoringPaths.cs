@@ -120,7 +120,7 @@ internal static class ScoringPaths
         return parts[0] switch
         {
             "rk4" => new ReflectedDiffusionOptions { LikelihoodSteps = int.Parse(parts[1], CultureInfo.InvariantCulture), FoldLikelihoodFlow = Fold },
-            "tol" => new ReflectedDiffusionOptions { LikelihoodTolerance = double.Parse(parts[1], CultureInfo.InvariantCulture), FoldLikelihoodFlow = Fold },
+            "tol" => new ReflectedDiffusionOptions { LikelihoodSteps = null, LikelihoodTolerance = double.Parse(parts[1], CultureInfo.InvariantCulture), FoldLikelihoodFlow = Fold },
             _ => throw new ArgumentException($"Setting '{setting}': expected rk4:STEPS or tol:TOLERANCE."),
         };
     }
