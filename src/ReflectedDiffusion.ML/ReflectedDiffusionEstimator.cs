@@ -58,7 +58,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         var (network, lossTrace) = data is not null ? Train(data, sigmaMin, log, final: true)
             : Train(new StreamingTrainingSet(() => UnitRows(input, bounds, labelColumn), d, classes, _options.MaxRowsInMemory), sigmaMin, log, final: true);
         var model = new ScoreModel(network, new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax), bounds);
-        log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({_options.LikelihoodSteps} RK4 steps).");
+        log.Info($"Trained in {watch.Elapsed.TotalSeconds:F1} s; compiling the likelihood graph ({ScoringStage.Solver(_options)}).");
         double tail = _options.TailBandwidth ?? AnomalyThreshold.TailBandwidth(scan.Count, sigmaMin);
         log.Info($"Anomaly score outside the bounds: Gaussian tail of {tail:G3} of each feature's range" + (_options.TailBandwidth is null ? $" (Silverman's rule for {scan.Count} rows)." : "."));
         var (threshold, profile) = AnomalyThreshold.Fit(model, _options, tail, scan.ThresholdSample.InRowOrder().Rows, log);

@@ -93,8 +93,18 @@ public sealed class ReflectedDiffusionOptions
     public double? SigmaMin;
     /// <summary>The bandwidths <see cref="SigmaMin"/> = null chooses from (a geometric grid).</summary>
     public double[] SigmaMinCandidates = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3];
-    /// <summary>Fixed RK4 steps of the likelihood ODE in the compiled graph.</summary>
-    public int LikelihoodSteps = 100;
+    /// <summary>
+    /// Fixed RK4 steps of the likelihood ODE in the compiled graph (4 network evaluations each); null integrates
+    /// adaptively to <see cref="LikelihoodTolerance"/> instead (not the default: on learned models the adaptive solver
+    /// needed more evaluations for the same accuracy, see docs/performance.md).
+    /// </summary>
+    public int? LikelihoodSteps = 100;
+    /// <summary>
+    /// Tolerance (relative and absolute, as scipy's rtol = atol) of the adaptive Dormand-Prince solver of the likelihood
+    /// graph, used when <see cref="LikelihoodSteps"/> is null. One step size serves a scoring batch (its hardest row
+    /// decides); a row scored alone takes its own steps. See docs/performance.md for its accuracy against a fine solve.
+    /// </summary>
+    public double LikelihoodTolerance = 1e-5;
     /// <summary>
     /// Divergence in the likelihood graph: 0 for the exact trace (one network tangent per feature), K &gt; 0 for
     /// Hutchinson's unbiased estimate with K fixed Rademacher probes; null picks the exact trace up to 64 features
@@ -237,7 +247,8 @@ public sealed class ReflectedDiffusionOptions
         Require(FalsePositiveRate > 0 && FalsePositiveRate < 1, nameof(FalsePositiveRate), FalsePositiveRate, "must lie in (0, 1)");
         Require(Threshold is null || double.IsFinite(Threshold.Value), nameof(Threshold), Threshold, "must be finite or null");
         Require(TailBandwidth is null || (TailBandwidth > 0 && double.IsFinite(TailBandwidth.Value)), nameof(TailBandwidth), TailBandwidth, "must be a finite number above 0 or null");
-        Require(LikelihoodSteps > 0, nameof(LikelihoodSteps), LikelihoodSteps, "must be positive");
+        Require(LikelihoodSteps is null or > 0, nameof(LikelihoodSteps), LikelihoodSteps, "must be positive");
+        Require(LikelihoodTolerance > 0 && double.IsFinite(LikelihoodTolerance), nameof(LikelihoodTolerance), LikelihoodTolerance, "must be positive and finite");
         Require(LikelihoodProbes is null or >= 0, nameof(LikelihoodProbes), LikelihoodProbes, "must not be negative");
         Require(MaxRowsInMemory > 0, nameof(MaxRowsInMemory), MaxRowsInMemory, "must be positive");
         Require(CheckpointInterval > 0, nameof(CheckpointInterval), CheckpointInterval, "must be positive");

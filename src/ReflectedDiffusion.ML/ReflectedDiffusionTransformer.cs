@@ -51,7 +51,7 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// <summary>
     /// Wraps a trained <see cref="ScoreModel"/> (for example one read with <see cref="ScoreModel.Load(string)"/>) as a
     /// transformer, without training: the likelihood graph is compiled as <paramref name="options"/> describe it
-    /// (<see cref="ReflectedDiffusionOptions.LikelihoodSteps"/>, probes, fold) for
+    /// (<see cref="ReflectedDiffusionOptions.LikelihoodSteps"/> or <see cref="ReflectedDiffusionOptions.LikelihoodTolerance"/>, probes, fold) for
     /// <see cref="ReflectedDiffusionOptions.FeatureColumnName"/>, with the options' devices; training options are
     /// ignored. The anomaly threshold is <see cref="ReflectedDiffusionOptions.Threshold"/> (without one, no row is
     /// predicted anomalous: the threshold is fitted from training rows), the tail bandwidth

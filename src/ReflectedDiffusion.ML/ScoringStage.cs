@@ -80,12 +80,16 @@ internal static class ScoringStage
         => new(ScoreVectorColumn, PredictedLabelVectorColumn, threshold, tailBandwidth, profile);
 
     /// <summary>Compiles the likelihood graph of a trained model as the options describe it, with the given anomaly outputs.</summary>
-    public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options, LikelihoodGraph.AnomalyOutputs anomaly, int? steps = null)
+    public static byte[] CompileGraph(ScoreModel model, ReflectedDiffusionOptions options, LikelihoodGraph.AnomalyOutputs anomaly)
     {
         int probes = options.LikelihoodProbes ?? Density.DivergenceDefaults.ProbesFor(model.Network.Config.Dimension);
-        return LikelihoodGraph.Build(model, steps ?? options.LikelihoodSteps, options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
+        return LikelihoodGraph.Build(model, Solver(options), options.FeatureColumnName, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, probes,
             foldSteps: options.FoldLikelihoodFlow, anomaly: anomaly);
     }
+
+    /// <summary>The likelihood graph's ODE solver as the options describe it: fixed RK4 steps when set, else adaptive.</summary>
+    public static LikelihoodSolver Solver(ReflectedDiffusionOptions options)
+        => options.LikelihoodSteps is { } steps ? LikelihoodSolver.Rk4(steps) : LikelihoodSolver.Adaptive(options.LikelihoodTolerance);
 
     /// <summary>The chain of ML.NET stages that runs <paramref name="graph"/> on the feature column and adds the scalar columns.</summary>
     public static IEstimator<ITransformer> Chain(MLContext ml, byte[] graph, ReflectedDiffusionOptions options)

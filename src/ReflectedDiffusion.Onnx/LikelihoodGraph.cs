@@ -6,8 +6,8 @@ namespace ReflectedDiffusion.Onnx;
 
 /// <summary>
 /// Compiles a trained model into one ONNX graph that scores rows: the map to the unit box, the probability-flow
-/// ODE from t = 0 to 1 integrated with the divergence by classical RK4 on a uniform t grid (a geometric sigma grid)
-/// inside an ONNX Loop, the divergence from forward-mode tangents of the network (the exact trace, or Hutchinson's
+/// ODE from t = 0 to 1 integrated with the divergence inside an ONNX Loop (adaptive Dormand-Prince 5(4) with one
+/// step size per batch, or classical RK4 on a uniform t grid: a geometric sigma grid; see <see cref="LikelihoodSolver"/>), the divergence from forward-mode tangents of the network (the exact trace, or Hutchinson's
 /// estimate for large d), the uniform prior and the bounds term. Unconditional (the model's null label for conditional models).
 /// </summary>
 /// <remarks>Input <c>Features</c> float [N, d] in the user's units; outputs <c>LogLikelihood</c> and <c>BitsPerDimension</c>, float [N].</remarks>
@@ -32,25 +32,38 @@ public static class LikelihoodGraph
     public const string BitsPerDimensionOutput = "BitsPerDimension";
 
     /// <summary>
-    /// Builds the serialised ONNX model with <paramref name="steps"/> RK4 steps. Rows outside the bounds lie outside
-    /// the model's support: their log-likelihood is minus infinity (bits per dimension plus infinity).
+    /// Builds the serialised ONNX model with <paramref name="steps"/> classical RK4 steps on a uniform t grid; see the
+    /// overload with a <see cref="LikelihoodSolver"/> for the parameters.
+    /// </summary>
+    public static byte[] Build(ScoreModel model, int steps, string inputName = "Features",
+        string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0, bool foldSteps = false,
+        AnomalyOutputs? anomaly = null)
+    {
+        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
+        return Build(model, LikelihoodSolver.Rk4(steps), inputName, logLikelihoodName, bitsPerDimensionName, probes, probeSeed, foldSteps, anomaly);
+    }
+
+    /// <summary>
+    /// Builds the serialised ONNX model that integrates the flow with <paramref name="solver"/>. Rows outside the bounds
+    /// lie outside the model's support: their log-likelihood is minus infinity (bits per dimension plus infinity).
     /// The divergence is the exact trace (d tangents per evaluation) when <paramref name="probes"/> is 0; otherwise
     /// Hutchinson's estimate with that many Rademacher probes, drawn once from <paramref name="probeSeed"/> and fixed
     /// along the trajectory (an unbiased estimate of the log-likelihood at a fraction of the cost for large d).
-    /// With <paramref name="foldSteps"/> the state folds back into the box after every RK4 step (see
+    /// With <paramref name="foldSteps"/> the state folds back into the box after every step (see
     /// <see cref="Density.LikelihoodOptions.FoldIntoBox"/>).
     /// </summary>
     /// <remarks>
     /// With <paramref name="anomaly"/> the graph also outputs an anomaly score and a predicted label (see
     /// <see cref="AnomalyOutputs"/>); the flow then starts from each row clamped into the box, which for rows inside
-    /// the bounds is the row itself.
+    /// the bounds is the row itself. An adaptive solve that does not reach t = 1 within its step limit gives NaN
+    /// log-likelihood (and the largest anomaly score) for that row, never a truncated integral.
     /// </remarks>
-    public static byte[] Build(ScoreModel model, int steps, string inputName = "Features",
+    public static byte[] Build(ScoreModel model, LikelihoodSolver solver, string inputName = "Features",
         string logLikelihoodName = LogLikelihoodOutput, string bitsPerDimensionName = BitsPerDimensionOutput, int probes = 0, ulong probeSeed = 0, bool foldSteps = false,
         AnomalyOutputs? anomaly = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "Steps must be positive.");
+        ArgumentNullException.ThrowIfNull(solver);
         if (probes < 0) throw new ArgumentOutOfRangeException(nameof(probes), probes, "Probes must not be negative.");
         var config = model.Network.Config;
         int d = config.Dimension;
@@ -70,32 +83,14 @@ public static class LikelihoodGraph
         string? labels = null;
         if (config.IsConditional)
             labels = g.OpWith("Expand", [g.Int64(config.NumClasses), g.OpWith("Slice", [g.OpWith("Shape", [inputName], []), g.Int64Vector(0), g.Int64Vector(1)], [])], []);
+        Flow flow = (b, x, t) => Dynamics(b, net, model.Sde, x, t, labels, tangents, k, traceWeight);
 
-        double h = 1.0 / steps;
-        var body = new GraphBuilder("rk4_step", "b_");
-        body.Graph.Input.Add(GraphBuilder.ValueInfo("i", DataType.Int64, []));
-        body.Graph.Input.Add(GraphBuilder.ValueInfo("cond_in", DataType.Bool, []));
-        body.Graph.Input.Add(GraphBuilder.Untyped("x_in", DataType.Double));
-        body.Graph.Input.Add(GraphBuilder.Untyped("delta_in", DataType.Double));
-        var t0 = body.Mul(body.Cast("i", DataType.Double), body.Double(h));
-        var tMid = body.Add(t0, body.Double(h / 2));
-        var tEnd = body.Add(t0, body.Double(h));
-        var (v1, q1) = Dynamics(body, net, model.Sde, "x_in", t0, labels, tangents, k, traceWeight);
-        var (v2, q2) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v1, body.Double(h / 2))), tMid, labels, tangents, k, traceWeight);
-        var (v3, q3) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v2, body.Double(h / 2))), tMid, labels, tangents, k, traceWeight);
-        var (v4, q4) = Dynamics(body, net, model.Sde, body.Add("x_in", body.Mul(v3, body.Double(h))), tEnd, labels, tangents, k, traceWeight);
-        body.OpNamed("Identity", ["cond_in"], ["cond_out"]);
-        var stepped = body.Add("x_in", Rk4Increment(body, v1, v2, v3, v4, h));
-        body.OpNamed("Identity", [foldSteps ? SdeGraph.Fold(body, stepped) : stepped], ["x_out"]);
-        body.OpNamed("Add", ["delta_in", Rk4Increment(body, q1, q2, q3, q4, h)], ["delta_out"]);
-        body.Graph.Output.Add(GraphBuilder.ValueInfo("cond_out", DataType.Bool, []));
-        body.Graph.Output.Add(GraphBuilder.Untyped("x_out", DataType.Double));
-        body.Graph.Output.Add(GraphBuilder.Untyped("delta_out", DataType.Double));
-
-        var loopOutputs = new[] { "x_final", "delta_final" };
-        g.OpNamed("Loop", [g.Int64(steps), "", start, zeros], loopOutputs, GraphBuilder.GraphAttr("body", body.Graph));
+        var (delta, reached) = solver.Tolerance is { } tolerance
+            ? Dopri5Graph.Integrate(g, flow, start, zeros, d, tolerance, solver.MaxSteps, foldSteps)
+            : (Rk4(g, flow, start, zeros, solver.Steps!.Value, foldSteps), null);
         // log p(x) = log p_1(x_1) (0: uniform) + integral of div v + log |d unit / d x|.
-        var delta = g.OpWith("Reshape", ["delta_final", g.Int64Vector(-1)], []);
+        if (reached is not null) delta = g.Op("Where", reached, delta, g.Double(double.NaN));
+        delta = g.OpWith("Reshape", [delta, g.Int64Vector(-1)], []);
         var inside = g.Op("And", g.Op("GreaterOrEqual", unit, g.Double(0.0)), g.Op("LessOrEqual", unit, g.Double(1.0)));
         var rowInside = g.Op("Equal", g.OpWith("ReduceMin", [g.Cast(inside, DataType.Double), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 0)]), g.Double(1.0));
         var logpAtStart = g.Add(delta, g.Double(ReflectedVeSde.PriorLogDensity + model.Bounds.LogDensityOffset));
@@ -107,6 +102,36 @@ public static class LikelihoodGraph
         g.Output(bitsPerDimensionName, DataType.Float, [null]);
         if (anomaly is not null) AddAnomalyOutputs(g, anomaly, unit, start, logpAtStart, d, net, labels);
         return g.ToModelBytes(GenerationGraph.Opset, "MLNetReflectedDiffusion");
+    }
+
+    /// <summary>Emits (v [N, d], div v [N, 1]) in double at state x and time t (double scalar) into a graph or body.</summary>
+    internal delegate (string V, string Div) Flow(GraphBuilder b, string x, string t);
+
+    // Classical RK4 on a uniform t grid inside a Loop; returns the divergence integral [N, 1].
+    private static string Rk4(GraphBuilder g, Flow flow, string start, string zeros, int steps, bool foldSteps)
+    {
+        double h = 1.0 / steps;
+        var body = new GraphBuilder("rk4_step", "b_");
+        body.Graph.Input.Add(GraphBuilder.ValueInfo("i", DataType.Int64, []));
+        body.Graph.Input.Add(GraphBuilder.ValueInfo("cond_in", DataType.Bool, []));
+        body.Graph.Input.Add(GraphBuilder.Untyped("x_in", DataType.Double));
+        body.Graph.Input.Add(GraphBuilder.Untyped("delta_in", DataType.Double));
+        var t0 = body.Mul(body.Cast("i", DataType.Double), body.Double(h));
+        var tMid = body.Add(t0, body.Double(h / 2));
+        var tEnd = body.Add(t0, body.Double(h));
+        var (v1, q1) = flow(body, "x_in", t0);
+        var (v2, q2) = flow(body, body.Add("x_in", body.Mul(v1, body.Double(h / 2))), tMid);
+        var (v3, q3) = flow(body, body.Add("x_in", body.Mul(v2, body.Double(h / 2))), tMid);
+        var (v4, q4) = flow(body, body.Add("x_in", body.Mul(v3, body.Double(h))), tEnd);
+        body.OpNamed("Identity", ["cond_in"], ["cond_out"]);
+        var stepped = body.Add("x_in", Rk4Increment(body, v1, v2, v3, v4, h));
+        body.OpNamed("Identity", [foldSteps ? SdeGraph.Fold(body, stepped) : stepped], ["x_out"]);
+        body.OpNamed("Add", ["delta_in", Rk4Increment(body, q1, q2, q3, q4, h)], ["delta_out"]);
+        body.Graph.Output.Add(GraphBuilder.ValueInfo("cond_out", DataType.Bool, []));
+        body.Graph.Output.Add(GraphBuilder.Untyped("x_out", DataType.Double));
+        body.Graph.Output.Add(GraphBuilder.Untyped("delta_out", DataType.Double));
+        g.OpNamed("Loop", [g.Int64(steps), "", start, zeros], ["x_final", "delta_final"], GraphBuilder.GraphAttr("body", body.Graph));
+        return "delta_final";
     }
 
     // Score = -(log p(clamped row) - |row - clamped row|^2 / (2 b^2)) / d in unit-box coordinates: the log-likelihood per

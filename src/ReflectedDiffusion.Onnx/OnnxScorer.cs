@@ -23,7 +23,7 @@ public sealed class OnnxScorer : IDisposable
     private bool _disposed;
 
     /// <summary>
-    /// Wraps a graph from <see cref="LikelihoodGraph.Build"/> with the input and output names it was built with
+    /// Wraps a graph from <see cref="LikelihoodGraph"/>.Build with the input and output names it was built with
     /// (<paramref name="anomaly"/>: the anomaly outputs it was built with, if any); see <see cref="OnnxSessions.Create"/>
     /// for the device.
     /// </summary>

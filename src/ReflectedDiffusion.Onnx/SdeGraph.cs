@@ -10,14 +10,14 @@ namespace ReflectedDiffusion.Onnx;
 internal static class SdeGraph
 {
     /// <summary>
-    /// The schedule at time <paramref name="t"/> (a double scalar): sigma(t) as the network's noise input (float [1, 1],
-    /// broadcast over the rows) and the probability-flow scale -g(t)^2 / 2 (a double scalar).
+    /// The schedule at time <paramref name="t"/> (a double scalar, or [N, 1] per row): sigma(t) as the network's noise input (float [1, 1] or [N, 1],
+    /// broadcast over the rows) and the probability-flow scale -g(t)^2 / 2 (double, of t's shape).
     /// </summary>
     public static (string NetworkSigma, string FlowScale) At(GraphBuilder b, ReflectedVeSde sde, string t)
     {
         var arithmetic = Arithmetic(b);
         var sigma = sde.Sigma(t, arithmetic);
-        var networkSigma = b.OpWith("Reshape", [b.Cast(sigma, DataType.Float), b.Int64Vector(1, 1)], []);
+        var networkSigma = b.OpWith("Reshape", [b.Cast(sigma, DataType.Float), b.Int64Vector(-1, 1)], []);
         return (networkSigma, sde.ProbabilityFlowScale(sigma, arithmetic));
     }
 

@@ -118,7 +118,7 @@ internal static class AnomalyBenchmark
                 Console.Error.WriteLine($"  class {cls}: inside {inside.Length} (p10/50/90 {Q(inside)}), outside {outside.Length} ({Q(outside)}), max-valued {idx.Count(i => scores[i] == float.MaxValue)}");
             }
         }
-        return (scores, ml.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve, LikelihoodScores(model, test, options.LikelihoodSteps), model.Model.Sde.SigmaMin);
+        return (scores, ml.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve, LikelihoodScores(model, test, options.LikelihoodSteps!.Value), model.Model.Sde.SigmaMin);
     }
 
     // The fitted model's likelihood score (negative log-likelihood per dimension, with its tail outside the bounds).

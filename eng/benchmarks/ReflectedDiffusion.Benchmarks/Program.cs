@@ -12,6 +12,7 @@
 //     ANOMALY_SCORE=likelihood|multiscale (the AnomalyScore option), ANOMALY_RATIO=s (with ANOMALY_SCORE=likelihood:
 //     the score as a likelihood ratio against the same network at bandwidth s)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings: rk4:100,tol:1e-4] [rounds]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-proportions [csv] [steps] [rows] [seeds] [sigma_min]
 using ReflectedDiffusion.Benchmarks;
@@ -47,6 +48,11 @@ switch (command)
     case "likelihood-steps":
         LikelihoodSteps.Run(args.Length > 1 ? args[1].Split(',') : ["breast", "penguins"], args.Length > 2 ? int.Parse(args[2]) : 1000);
         break;
+    case "scoring-paths":
+        ScoringPaths.Run(args.Length > 1 ? int.Parse(args[1]) : 200, args.Length > 2 ? int.Parse(args[2]) : 20, args.Length > 3 ? int.Parse(args[3]) : 2000,
+            args.Length > 4 && args[4] != "auto" ? double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : null,
+            args.Length > 5 ? args[5].Split(',') : ["rk4:100", "tol:1e-4"], args.Length > 6 ? int.Parse(args[6]) : 2);
+        break;
     case "table-quality":
         TableQuality.Measure(args.Length > 1 ? int.Parse(args[1]) : 2000, args.Length > 2 ? int.Parse(args[2]) : 1000, args.Length > 3 ? args[3] : "table-quality");
         break;
@@ -55,6 +61,6 @@ switch (command)
             args.Length > 3 ? int.Parse(args[3]) : 1000, args.Length > 4 ? args[4].Split(',').Select(int.Parse).ToArray() : [1], args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0.01);
         break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
+        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings] [rounds] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
         break;
 }
