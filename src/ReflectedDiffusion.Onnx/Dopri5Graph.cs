@@ -10,21 +10,9 @@ namespace ReflectedDiffusion.Onnx;
 /// </summary>
 internal static class Dopri5Graph
 {
-    private static readonly double[] C = [0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1];
-    private static readonly double[][] A =
-    [
-        [],
-        [1.0 / 5],
-        [3.0 / 40, 9.0 / 40],
-        [44.0 / 45, -56.0 / 15, 32.0 / 9],
-        [19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729],
-        [9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656],
-    ];
-    // Fifth-order weights (the seventh stage is evaluated at this solution: first same as last).
-    private static readonly double[] B = [35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84];
-    // Fifth-order weights minus the embedded fourth-order ones, over the seven stages.
-    private static readonly double[] E =
-        [35.0 / 384 - 5179.0 / 57600, 0, 500.0 / 1113 - 7571.0 / 16695, 125.0 / 192 - 393.0 / 640, -2187.0 / 6784 + 92097.0 / 339200, 11.0 / 84 - 187.0 / 2100, -1.0 / 40];
+    // The tableau is the core solver's (Sampling.Dopri5); the fifth-order weights are its last row (first same as last).
+    private static readonly double[] C = Sampling.Dopri5.C, E = Sampling.Dopri5.E, B = Sampling.Dopri5.A[6];
+    private static readonly double[][] A = Sampling.Dopri5.A;
     private const double FirstStep = 0.02, EndSlack = 1e-9;
 
     /// <summary>

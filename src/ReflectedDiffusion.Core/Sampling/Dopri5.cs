@@ -10,8 +10,9 @@ namespace ReflectedDiffusion.Sampling;
 /// </summary>
 internal static class Dopri5
 {
-    private static readonly double[] C = [0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1];
-    private static readonly double[][] A =
+    // The Dormand-Prince tableau, shared with the ONNX likelihood graph (Onnx/Dopri5Graph); A's last row is the fifth-order weights.
+    internal static readonly double[] C = [0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1];
+    internal static readonly double[][] A =
     [
         [],
         [1.0 / 5],
@@ -22,7 +23,7 @@ internal static class Dopri5
         [35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84],
     ];
     // Fifth-order weights minus the embedded fourth-order ones.
-    private static readonly double[] E =
+    internal static readonly double[] E =
         [35.0 / 384 - 5179.0 / 57600, 0, 500.0 / 1113 - 7571.0 / 16695, 125.0 / 192 - 393.0 / 640, -2187.0 / 6784 + 92097.0 / 339200, 11.0 / 84 - 187.0 / 2100, -1.0 / 40];
 
     /// <summary>
