@@ -1,6 +1,3 @@
-using ReflectedDiffusion.Networks;
-using ReflectedDiffusion.Sde;
-
 namespace ReflectedDiffusion.Onnx.Tests;
 
 [Collection(TorchCollection.Name)]
@@ -10,12 +7,8 @@ public sealed class AdaptiveLikelihoodGraphTests(ITestOutputHelper output)
     public void AdaptiveSolveConvergesToFineRk4AndDoesNotDependOnTheBatch()
     {
         // A fresh (smooth) network: 400 RK4 steps agree with TorchSharp's adaptive solve at 1e-8 to 1e-7 nats/dim.
-        var sde = new ReflectedVeSde(0.01, 5);
-        torch.random.manual_seed(11);
-        using var network = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 3, HiddenWidth = 32, Blocks = 1, EmbeddingDim = 8 });
-        using var model = new ScoreModel(network, sde);
-        var rng = new Random(6);
-        var rows = Enumerable.Range(0, 10 * 3).Select(_ => (float)rng.NextDouble()).ToArray();
+        var (model, rows) = LikelihoodGraphTests.FreshModelAndRows();
+        using var _ = model;
         using var fine = new OnnxScorer(LikelihoodGraph.Build(model, steps: 400), 3);
         var reference = fine.Score(rows).LogLikelihood;
         double Worst(float[] logp) => logp.Zip(reference, (a, b) => System.Math.Abs(a - b) / 3.0).Max();

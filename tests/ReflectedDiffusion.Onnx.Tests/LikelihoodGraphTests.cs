@@ -41,16 +41,21 @@ public sealed class LikelihoodGraphTests(ITestOutputHelper output)
         for (int i = 0; i < logp.Length; i++) Assert.Equal(-logp[i] / (3 * System.Math.Log(2)), bpd[i], 4);
     }
 
+    /// <summary>A fresh (smooth) 3-feature network with sigma_min 0.01, and 10 seeded rows in the unit box.</summary>
+    internal static (ScoreModel Model, float[] Rows) FreshModelAndRows()
+    {
+        torch.random.manual_seed(11);
+        var network = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 3, HiddenWidth = 32, Blocks = 1, EmbeddingDim = 8 });
+        var rng = new Random(6);
+        return (new ScoreModel(network, new ReflectedVeSde(0.01, 5)), Enumerable.Range(0, 10 * 3).Select(_ => (float)rng.NextDouble()).ToArray());
+    }
+
     [Fact]
     public void HutchinsonProbesGiveAnUnbiasedLogLikelihood()
     {
         // Any network will do: averaged over probe draws, Hutchinson's estimate equals the exact-trace graph.
-        var sde = new ReflectedVeSde(0.01, 5);
-        torch.random.manual_seed(11);
-        using var network = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 3, HiddenWidth = 32, Blocks = 1, EmbeddingDim = 8 });
-        using var model = new ScoreModel(network, sde);
-        var rng = new Random(6);
-        var rows = Enumerable.Range(0, 10 * 3).Select(_ => (float)rng.NextDouble()).ToArray();
+        var (model, rows) = FreshModelAndRows();
+        using var _ = model;
         using var exactScorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 20), 3);
         var exact = exactScorer.Score(rows).LogLikelihood;
         const int draws = 30;
