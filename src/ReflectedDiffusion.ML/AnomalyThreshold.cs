@@ -57,7 +57,8 @@ internal static class AnomalyThreshold
         int k = levels.Length + 1;
         var profiles = MultiscaleProfile.Compute(model.Network, model.Bounds.ToUnitRows(rows), levels);
         var vectors = Enumerable.Range(0, rows.Count).Select(i => profiles.AsSpan(i * levels.Length, levels.Length).ToArray().Append(likelihoodScores[i]).ToArray()).ToList();
-        var usable = vectors.Where(v => v.All(double.IsFinite) && v[^1] < float.MaxValue).ToList();
+        static bool Usable(double[] v) => v.All(double.IsFinite) && v[^1] < float.MaxValue;
+        var usable = vectors.Where(Usable).ToList();
         if (usable.Count < MinimumProfileRows(k))
         {
             log.Info($"Anomaly score: the likelihood score; the multiscale one needs {MinimumProfileRows(k)} training rows with a finite likelihood to fit its {k} x {k} covariance, and {usable.Count} have one.");
@@ -65,7 +66,7 @@ internal static class AnomalyThreshold
         }
         var reference = MahalanobisReference.Fit(usable.SelectMany(v => v).ToArray(), k);
         log.Info($"Anomaly score: multiscale profile at {levels.Length} noise levels from {levels[0]:G3} to {levels[^1]:G3} plus the likelihood score, fitted on {usable.Count} training rows.");
-        var distances = vectors.Select(v => v.All(double.IsFinite) && v[^1] < float.MaxValue ? (float)System.Math.Min(reference.Distance(v), float.MaxValue) : float.MaxValue).ToArray();
+        var distances = vectors.Select(v => Usable(v) ? (float)System.Math.Min(reference.Distance(v), float.MaxValue) : float.MaxValue).ToArray();
         return (new AnomalyProfile(levels, reference), distances);
     }
 

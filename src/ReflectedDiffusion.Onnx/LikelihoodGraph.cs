@@ -6,8 +6,8 @@ namespace ReflectedDiffusion.Onnx;
 
 /// <summary>
 /// Compiles a trained model into one ONNX graph that scores rows: the map to the unit box, the probability-flow
-/// ODE from t = 0 to 1 integrated with the divergence inside an ONNX Loop (adaptive Dormand-Prince 5(4) with one
-/// step size per batch, or classical RK4 on a uniform t grid: a geometric sigma grid; see <see cref="LikelihoodSolver"/>), the divergence from forward-mode tangents of the network (the exact trace, or Hutchinson's
+/// ODE from t = 0 to 1 integrated with the divergence inside an ONNX Loop (adaptive Dormand-Prince 5(4) with a
+/// step size per row, or classical RK4 on a uniform t grid: a geometric sigma grid; see <see cref="LikelihoodSolver"/>), the divergence from forward-mode tangents of the network (the exact trace, or Hutchinson's
 /// estimate for large d), the uniform prior and the bounds term. Unconditional (the model's null label for conditional models).
 /// </summary>
 /// <remarks>Input <c>Features</c> float [N, d] in the user's units; outputs <c>LogLikelihood</c> and <c>BitsPerDimension</c>, float [N].</remarks>
