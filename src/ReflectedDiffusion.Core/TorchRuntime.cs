@@ -10,6 +10,11 @@ namespace ReflectedDiffusion;
 /// blocks come from fresh mmap, so every step page-faults its megabyte-sized tensors in again: measured here 3 to 5
 /// times slower kernel evaluation, mostly system time. Raising the trim and mmap thresholds keeps that memory for
 /// reuse. Set <c>RDIFF_NO_MALLOC_TUNING=1</c> to leave the allocator alone.</para>
+/// <para><b>oneDNN off on the CPU.</b> libtorch-cpu 2.10's oneDNN convolutions gave wrong float32 and bfloat16 gradients
+/// on an AVX-512 machine (relative errors 0.3 to 0.7 at batch 2; <c>conv2d-check</c> benchmark), results that varied
+/// from run to run, and a test process that hung inside a oneDNN reorder; with oneDNN off, libtorch's own conv2d was
+/// right in all 32 cases. oneDNN serves only the convolutions here (matrix products go to BLAS), so it is switched off
+/// for the process; <c>RDIFF_ONEDNN=1</c> leaves it on.</para>
 /// </remarks>
 public static class TorchRuntime
 {
@@ -30,6 +35,7 @@ public static class TorchRuntime
             {
                 if (Environment.GetEnvironmentVariable("RDIFF_NO_MALLOC_TUNING") != "1") AllocatorTuned = TuneAllocator();
             }
+            if (Environment.GetEnvironmentVariable("RDIFF_ONEDNN") != "1") TrySetOneDnn(false);
             _configured = true;
         }
     }
@@ -48,6 +54,37 @@ public static class TorchRuntime
 
     private static bool _trimUnavailable;
 
+    /// <summary>
+    /// Whether libtorch may use oneDNN (mkldnn) on the CPU (<c>at::Context::userEnabledMkldnn</c>); null where the
+    /// native library does not export the setting (another platform or build).
+    /// </summary>
+    public static bool? OneDnnEnabled
+    {
+        get
+        {
+            try { return LibTorch.GetMkldnn(LibTorch.GlobalContext()); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
+        }
+        set
+        {
+            if (value is { } enabled && !TrySetOneDnn(enabled))
+                throw new PlatformNotSupportedException("This libtorch build does not export at::Context::setUserEnabledMkldnn.");
+        }
+    }
+
+    private static bool TrySetOneDnn(bool enabled)
+    {
+        try
+        {
+            LibTorch.SetMkldnn(LibTorch.GlobalContext(), enabled);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     private static bool TuneAllocator()
     {
         const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3;
@@ -62,6 +99,20 @@ public static class TorchRuntime
         {
             return false; // not glibc: nothing to tune
         }
+    }
+
+    // at::globalContext() and its mkldnn switch: C++ symbols of libtorch_cpu that TorchSharp does not wrap.
+    private static class LibTorch
+    {
+        [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at13globalContextEv")]
+        public static extern IntPtr GlobalContext();
+
+        [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
+        public static extern void SetMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport("libtorch_cpu.so", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
+        [return: MarshalAs(UnmanagedType.U1)]
+        public static extern bool GetMkldnn(IntPtr context);
     }
 
     private static class Glibc

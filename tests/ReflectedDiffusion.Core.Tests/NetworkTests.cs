@@ -137,6 +137,17 @@ public sealed class GradientTests
         }
     }
 
+    // oneDNN's convolutions gave wrong gradients (and once hung) on an AVX-512 machine: the library switches it off
+    // for the process unless RDIFF_ONEDNN=1, so native conv2d is libtorch's own kernel.
+    [Fact]
+    public void OneDnnIsOffUnlessAskedFor()
+    {
+        TorchRuntime.EnsureConfigured();
+        bool asked = Environment.GetEnvironmentVariable("RDIFF_ONEDNN") == "1";
+        Assert.Equal(!asked, TorchRuntime.OneDnnEnabled == false);
+        Assert.True(ConvolutionBackend.NativeGradientsAreRight(CPU) || asked);
+    }
+
     // The first-use check itself: float32 native gradients measured against float64 on a tiny case.
     [Fact]
     public void GradientCheckMeasuresTheFloat32Error()

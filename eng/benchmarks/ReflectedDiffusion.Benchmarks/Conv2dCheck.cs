@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ReflectedDiffusion.Networks;
 using static TorchSharp.torch;
 
@@ -22,13 +21,13 @@ internal static class Conv2dCheck
         Console.WriteLine($"allocator tuned: {TorchRuntime.AllocatorTuned}; libtorch conv2d gradients vs float64 (relative max error; fail above {ConvolutionBackend.Tolerance:0e0}), {draws} draws each");
         Console.WriteLine("oneDNN | threads | dtype | batch x in -> out, size, k | worst error | verdict");
         int failures = 0, cases = 0;
-        bool initialMkldnn = Mkldnn.Enabled;
+        bool initialMkldnn = TorchRuntime.OneDnnEnabled ?? throw new PlatformNotSupportedException("libtorch's mkldnn switch is not exported here.");
         int initialThreads = get_num_threads();
         try
         {
             foreach (bool mkldnn in new[] { true, false })
             {
-                Mkldnn.Enabled = mkldnn;
+                TorchRuntime.OneDnnEnabled = mkldnn;
                 foreach (int threads in new[] { 1, 2 })
                 {
                     set_num_threads(threads);
@@ -54,29 +53,9 @@ internal static class Conv2dCheck
         }
         finally
         {
-            Mkldnn.Enabled = initialMkldnn;
+            TorchRuntime.OneDnnEnabled = initialMkldnn;
             set_num_threads(initialThreads);
         }
-        Console.WriteLine($"verdict: {failures} of {cases} cases wrong; first-use check on this machine: native {(ConvolutionBackend.NativeGradientsAreRight(CPU) ? "passes" : "fails")}");
-    }
-
-    /// <summary>at::globalContext().userEnabledMkldnn, which TorchSharp does not expose (C++ symbols of libtorch_cpu).</summary>
-    private static class Mkldnn
-    {
-        [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at13globalContextEv")]
-        private static extern IntPtr GlobalContext();
-
-        [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
-        private static extern void SetEnabled(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
-
-        [DllImport("libtorch_cpu.so", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
-        [return: MarshalAs(UnmanagedType.U1)]
-        private static extern bool GetEnabled(IntPtr context);
-
-        public static bool Enabled
-        {
-            get => GetEnabled(GlobalContext());
-            set => SetEnabled(GlobalContext(), value);
-        }
+        Console.WriteLine($"verdict: {failures} of {cases} cases wrong; first-use check under the library's settings (oneDNN {(TorchRuntime.OneDnnEnabled == true ? "on" : "off")}): native {(ConvolutionBackend.NativeGradientsAreRight(CPU) ? "passes" : "fails")}");
     }
 }
