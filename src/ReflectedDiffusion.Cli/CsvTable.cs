@@ -3,7 +3,7 @@ using System.Text;
 
 namespace ReflectedDiffusion.Cli;
 
-/// <summary>A CSV file with a header row, read into memory (RFC 4180 quoting); errors name the file, line and column.</summary>
+/// <summary>A CSV file with a header row (RFC 4180 quoting), read into memory or streamed by row; errors name the file, line and column.</summary>
 internal sealed class CsvTable
 {
     private CsvTable(string path, string[] header, List<string[]> rows, List<int> lines) => (Path, Header, Rows, Lines) = (path, header, rows, lines);
@@ -17,30 +17,54 @@ internal sealed class CsvTable
 
     public static CsvTable Read(string path)
     {
-        if (!File.Exists(path)) throw new InputException($"Data file '{path}' not found.");
-        using var reader = new StreamReader(path);
-        string[]? header = null;
+        var header = ReadHeader(path);
         var rows = new List<string[]>();
         var lines = new List<int>();
+        foreach (var (fields, line) in Records(path, header.Length))
+        {
+            rows.Add(fields);
+            lines.Add(line);
+        }
+        if (rows.Count == 0) throw new InputException($"{path}: needs a header row and at least one data row.");
+        return new CsvTable(path, header, rows, lines);
+    }
+
+    /// <summary>The header row's column names (trimmed, each once); the file must exist and have one.</summary>
+    public static string[] ReadHeader(string path)
+    {
+        if (!File.Exists(path)) throw new InputException($"Data file '{path}' not found.");
+        using var reader = new StreamReader(path);
+        int line = 0;
+        while (reader.ReadLine() is { } text)
+        {
+            line++;
+            if (text.Length == 0) continue;
+            var header = Split(text, path, line).Select(f => f.Trim()).ToArray();
+            var repeated = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
+            if (repeated is not null) throw new InputException($"{path} line {line}: column '{repeated.Key}' appears twice in the header.");
+            return header;
+        }
+        throw new InputException($"{path}: needs a header row and at least one data row.");
+    }
+
+    /// <summary>
+    /// The data rows after the header, read from the file as they are enumerated (nothing is held), with the line each
+    /// stands on (blank lines are skipped); a row with other than <paramref name="columns"/> fields is an error naming its line.
+    /// </summary>
+    public static IEnumerable<(string[] Fields, int Line)> Records(string path, int columns)
+    {
+        using var reader = new StreamReader(path);
+        bool header = true;
         int line = 0;
         while (reader.ReadLine() is { } text)
         {
             line++;
             if (text.Length == 0) continue;
             var fields = Split(text, path, line);
-            if (header is null)
-            {
-                header = fields.Select(f => f.Trim()).ToArray();
-                var repeated = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
-                if (repeated is not null) throw new InputException($"{path} line 1: column '{repeated.Key}' appears twice in the header.");
-                continue;
-            }
-            if (fields.Length != header.Length) throw new InputException($"{path} line {line}: {fields.Length} fields; the header has {header.Length}.");
-            rows.Add(fields);
-            lines.Add(line);
+            if (header) { header = false; continue; }
+            if (fields.Length != columns) throw new InputException($"{path} line {line}: {fields.Length} fields; the header has {columns}.");
+            yield return (fields, line);
         }
-        if (header is null || rows.Count == 0) throw new InputException($"{path}: needs a header row and at least one data row.");
-        return new CsvTable(path, header, rows, lines);
     }
 
     private static string[] Split(string text, string path, int line)
@@ -66,32 +90,36 @@ internal sealed class CsvTable
         return fields.ToArray();
     }
 
-    public int IndexOf(string column, string option)
+    public int IndexOf(string column, string option) => IndexOf(Header, column, option, Path);
+
+    /// <summary>The position of <paramref name="column"/> in <paramref name="header"/>; an error naming the option and the file's columns when absent.</summary>
+    public static int IndexOf(string[] header, string column, string option, string path)
     {
-        int i = Array.IndexOf(Header, column);
-        return i >= 0 ? i : throw new InputException($"{option}: column '{column}' is not in {Path} (columns: {string.Join(", ", Header)}).");
+        int i = Array.IndexOf(header, column);
+        return i >= 0 ? i : throw new InputException($"{option}: column '{column}' is not in {path} (columns: {string.Join(", ", header)}).");
     }
 
-    /// <summary>
-    /// The named columns of every row as numbers. A cell that is not a finite number ("NaN" and "Infinity" included)
-    /// is an error naming the line and column: text that is no number is the tool's to report; ranges are the model's.
-    /// </summary>
+    /// <summary>The named columns of every row as numbers (see <see cref="ParseFeatures"/>).</summary>
     public List<float[]> ReadFeatures(IReadOnlyList<string> names)
     {
         var index = names.Select(n => IndexOf(n, "feature column")).ToArray();
-        var rows = new List<float[]>(Rows.Count);
-        for (int r = 0; r < Rows.Count; r++)
+        return Rows.Select((r, i) => ParseFeatures(r, index, names, Path, Lines[i])).ToList();
+    }
+
+    /// <summary>
+    /// The fields at <paramref name="index"/> as numbers. A cell that is not a finite number ("NaN" and "Infinity"
+    /// included) is an error naming the line and column: text that is no number is the tool's to report; ranges are the model's.
+    /// </summary>
+    public static float[] ParseFeatures(string[] fields, int[] index, IReadOnlyList<string> names, string path, int line)
+    {
+        var row = new float[index.Length];
+        for (int j = 0; j < index.Length; j++)
         {
-            var row = new float[index.Length];
-            for (int j = 0; j < index.Length; j++)
-            {
-                string text = Rows[r][index[j]];
-                if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out row[j]) || !float.IsFinite(row[j]))
-                    throw new InputException($"{Path} line {Lines[r]}, column '{names[j]}': '{text}' is not a finite number.");
-            }
-            rows.Add(row);
+            string text = fields[index[j]];
+            if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out row[j]) || !float.IsFinite(row[j]))
+                throw new InputException($"{path} line {line}, column '{names[j]}': '{text}' is not a finite number.");
         }
-        return rows;
+        return row;
     }
 
     /// <summary>Quotes a field when it needs it.</summary>

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.ML;
+using ReflectedDiffusion.ML;
 
 namespace ReflectedDiffusion.Cli;
 
@@ -20,8 +22,23 @@ internal readonly record struct ImageShape(int Height, int Width, int Channels)
     public override string ToString() => $"{Height}x{Width}x{Channels}";
 }
 
-/// <summary>Training rows read from a file: named numeric features, optional class labels, optional image shape.</summary>
-internal sealed record Dataset
+/// <summary>
+/// Training rows as the tool names them in messages: the feature and class names, where a row stands in its source,
+/// and the view the estimator reads (a known-size <c>Features</c> vector column, and a key label column when labelled).
+/// </summary>
+internal interface ITrainingRows
+{
+    string[] FeatureNames { get; }
+    /// <summary>Class names in class-index order (null for unlabelled data).</summary>
+    string[]? ClassNames { get; }
+    long Count { get; }
+    /// <summary>Where row <paramref name="row"/> (counting from 0) stands in its source ("data.csv line 12"), or null.</summary>
+    string? DescribeRow(long row);
+    IDataView View(MLContext ml, string? labelColumn);
+}
+
+/// <summary>Training rows held in memory (image folders, IDX files, encoded tables): features, optional class labels, optional image shape.</summary>
+internal sealed record Dataset : ITrainingRows
 {
     public required string[] FeatureNames { get; init; }
     public required List<float[]> Rows { get; init; }
@@ -36,42 +53,90 @@ internal sealed record Dataset
     public string? SourcePath { get; init; }
     public IReadOnlyList<int>? SourceLines { get; init; }
     public int Dimension => FeatureNames.Length;
+    public long Count => Rows.Count;
 
-    /// <summary>Where row <paramref name="row"/> (counting from 0) stands in its file ("data.csv line 12"), or null.</summary>
     public string? DescribeRow(long row) => SourceLines is { } lines && row >= 0 && row < lines.Count ? $"{SourcePath} line {lines[(int)row]}" : null;
 
-    /// <summary>
-    /// Reads a CSV table: the label column (text or integers; classes sorted numerically when all are integers) and
-    /// the feature columns (all others when <paramref name="featureNames"/> is null), every value a finite number.
-    /// </summary>
-    public static Dataset FromCsv(CsvTable table, string? labelName, IReadOnlyList<string>? featureNames)
-    {
-        if (labelName is not null) table.IndexOf(labelName, LabelFlag);
-        var features = featureNames?.ToArray() ?? table.Header.Where(h => h != labelName).ToArray();
-        if (features.Length == 0) throw new InputException($"{table.Path}: no feature columns.");
-        if (labelName is not null && features.Contains(labelName)) throw new InputException($"Option '--features': the label column '{labelName}' cannot also be a feature.");
-        var data = new Dataset { FeatureNames = features, Rows = table.ReadFeatures(features), SourcePath = table.Path, SourceLines = table.Lines };
-        if (labelName is null) return data;
-        var (labels, classes) = Classes(table, labelName);
-        return data with { LabelName = labelName, ClassNames = classes, Labels = labels };
-    }
-
-    private const string LabelFlag = "--label-column-name";
-
-    private static (long[] Labels, string[] Classes) Classes(CsvTable table, string labelName)
-    {
-        int column = table.IndexOf(labelName, LabelFlag);
-        var values = table.Rows.Select((r, i) => r[column].Length > 0 ? r[column] : throw new InputException($"{table.Path} line {table.Lines[i]}: label column '{labelName}' is empty.")).ToArray();
-        var distinct = values.Distinct(StringComparer.Ordinal).ToArray();
-        bool integers = distinct.All(v => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
-        var classes = integers
-            ? distinct.OrderBy(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray()
-            : distinct.Order(StringComparer.Ordinal).ToArray();
-        var index = classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => (long)p.i, StringComparer.Ordinal);
-        return (values.Select(v => index[v]).ToArray(), classes);
-    }
+    public IDataView View(MLContext ml, string? labelColumn) => Workflow.FeatureView(ml, Rows, Dimension, Labels, ClassNames?.Length ?? 0, labelColumn);
 
     /// <summary>Pixel features named pixel_0, pixel_1, ... (channel-planar).</summary>
     public static string[] PixelNames(ImageShape shape) => Enumerable.Range(0, shape.Size).Select(i => $"pixel_{i}").ToArray();
+}
 
+/// <summary>
+/// A CSV file of numeric feature columns and an optional label column (text or integers; classes sorted numerically
+/// when all are integers), streamed: one pass checks every cell and collects the classes, then each enumeration reads
+/// the file again, so training memory does not grow with the file's length.
+/// </summary>
+internal sealed class CsvFeatureFile : ITrainingRows
+{
+    private const string LabelFlag = "--label-column-name";
+    private readonly int _columns, _label;
+    private readonly int[] _features;
+    private readonly Dictionary<string, long>? _classIndex;
+
+    private CsvFeatureFile(string path, string[] featureNames, int columns, int[] features, int label, string[]? classes, long count)
+    {
+        (Path, FeatureNames, _columns, _features, _label, ClassNames, Count) = (path, featureNames, columns, features, label, classes, count);
+        _classIndex = classes?.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => (long)p.i, StringComparer.Ordinal);
+    }
+
+    public string Path { get; }
+    public string[] FeatureNames { get; }
+    public string[]? ClassNames { get; }
+    public long Count { get; }
+    public int Dimension => FeatureNames.Length;
+
+    /// <summary>
+    /// Opens <paramref name="path"/> with the label column <paramref name="labelName"/> (or none) and the feature columns
+    /// <paramref name="featureNames"/> (all others when null); every cell is checked here, errors naming line and column.
+    /// </summary>
+    public static CsvFeatureFile Open(string path, string? labelName, IReadOnlyList<string>? featureNames)
+    {
+        var header = CsvTable.ReadHeader(path);
+        int label = labelName is null ? -1 : CsvTable.IndexOf(header, labelName, LabelFlag, path);
+        var names = featureNames?.ToArray() ?? header.Where(h => h != labelName).ToArray();
+        if (names.Length == 0) throw new InputException($"{path}: no feature columns.");
+        if (labelName is not null && names.Contains(labelName)) throw new InputException($"Option '--features': the label column '{labelName}' cannot also be a feature.");
+        var features = names.Select(n => CsvTable.IndexOf(header, n, "feature column", path)).ToArray();
+        var distinct = new HashSet<string>(StringComparer.Ordinal);
+        long count = 0;
+        foreach (var (fields, line) in CsvTable.Records(path, header.Length))
+        {
+            CsvTable.ParseFeatures(fields, features, names, path, line);
+            if (label >= 0)
+                distinct.Add(fields[label].Length > 0 ? fields[label] : throw new InputException($"{path} line {line}: label column '{labelName}' is empty."));
+            count++;
+        }
+        if (count == 0) throw new InputException($"{path}: needs a header row and at least one data row.");
+        return new CsvFeatureFile(path, names, header.Length, features, label, label >= 0 ? ClassOrder(distinct) : null, count);
+    }
+
+    // Integer class names in numeric order, others in ordinal order.
+    private static string[] ClassOrder(IEnumerable<string> distinct)
+    {
+        bool integers = distinct.All(v => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
+        return integers ? [.. distinct.OrderBy(v => long.Parse(v, CultureInfo.InvariantCulture))] : [.. distinct.Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>The rows and their class indices (0 when unlabelled), read from the file as they are enumerated.</summary>
+    public IEnumerable<(float[] Features, long ClassIndex)> Rows()
+    {
+        foreach (var (fields, line) in CsvTable.Records(Path, _columns))
+            yield return (CsvTable.ParseFeatures(fields, _features, FeatureNames, Path, line), _label >= 0 ? _classIndex![fields[_label]] : 0);
+    }
+
+    public IDataView View(MLContext ml, string? labelColumn) => ClassNames is null
+        ? VectorDataView.Stream(ml, Rows().Select(r => r.Features), Dimension, ModelBundle.FeatureColumn)
+        : VectorDataView.Stream(ml, Rows(), Dimension, ClassNames.Length, ModelBundle.FeatureColumn, labelColumn ?? "Label");
+
+    // Lines are not held: a row named in an error is found by reading the file up to it.
+    public string? DescribeRow(long row)
+    {
+        if (row < 0 || row >= Count) return null;
+        long i = 0;
+        foreach (var (_, line) in CsvTable.Records(Path, _columns))
+            if (i++ == row) return $"{Path} line {line}";
+        return null;
+    }
 }

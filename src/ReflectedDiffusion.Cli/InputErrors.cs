@@ -18,7 +18,7 @@ internal static partial class InputErrors
     /// throws becomes an <see cref="InputException"/>. <paramref name="flagOf"/> maps a parameter name (an options
     /// field) to its flag; <paramref name="data"/>, when given, names the rows and features of the messages.
     /// </summary>
-    public static T Translate<T>(Func<T> work, Func<string, string?> flagOf, Dataset? data = null)
+    public static T Translate<T>(Func<T> work, Func<string, string?> flagOf, ITrainingRows? data = null)
     {
         try
         {
@@ -31,13 +31,13 @@ internal static partial class InputErrors
     }
 
     /// <summary>The message of <paramref name="e"/>, with the option's flag in front and rows and features located in the data.</summary>
-    public static string Describe(Exception e, Func<string, string?> flagOf, Dataset? data)
+    public static string Describe(Exception e, Func<string, string?> flagOf, ITrainingRows? data)
     {
         string message = e is ArgumentException a ? Bare(a) : e.Message;
         if (data is not null)
         {
             message = RowIndex().Replace(message, m => data.DescribeRow(long.Parse(m.Groups[2].Value)) is { } where ? $"{m.Value} ({where})" : m.Value);
-            message = FeatureIndex().Replace(message, m => int.TryParse(m.Groups[1].Value, out int j) && j < data.Dimension ? $"{m.Value} (column '{data.FeatureNames[j]}')" : m.Value);
+            message = FeatureIndex().Replace(message, m => int.TryParse(m.Groups[1].Value, out int j) && j < data.FeatureNames.Length ? $"{m.Value} (column '{data.FeatureNames[j]}')" : m.Value);
         }
         if (e is not ArgumentException { ParamName: { } name } || flagOf(name) is not { } flag) return message;
         string got = e is ArgumentOutOfRangeException { ActualValue: { } value } && !message.Contains("(got ", StringComparison.Ordinal)

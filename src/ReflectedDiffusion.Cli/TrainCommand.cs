@@ -78,13 +78,13 @@ internal static class TrainCommand
         }
         if (tableFlags.AnyGiven(parsed))
             throw new InputException("Options '--categorical', '--integer', '--ignore' and '--column-bounds' apply to tables; they do not combine with --label-column-name, --features, --bounds or image data.");
-        var data = ReadData(dataPath, image ?? FieldShape(options), options.LabelColumnName, featureList);
-        ChooseForData(options, data, boundsGiven: settings.WasGiven(parsed, nameof(ReflectedDiffusionOptions.Bounds)));
+        var (data, labelName, dataImage) = ReadData(dataPath, image ?? FieldShape(options), options.LabelColumnName, featureList);
+        ChooseForData(options, labelName, dataImage, boundsGiven: settings.WasGiven(parsed, nameof(ReflectedDiffusionOptions.Bounds)));
         RequireDevice(options.Device);
-        context.Output.WriteLine($"Training on {data.Rows.Count} rows of {data.Dimension} features" + (data.ClassNames is { } c ? $", {c.Length} classes ('{data.LabelName}')" : "") + $" from {dataPath}.");
+        context.Output.WriteLine($"Training on {data.Count} rows of {data.FeatureNames.Length} features" + (data.ClassNames is { } c ? $", {c.Length} classes ('{labelName}')" : "") + $" from {dataPath}.");
         AnnounceResume(context, options);
         var watch = Stopwatch.StartNew();
-        using var bundle = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf);
+        using var bundle = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf, context.Output);
         bundle.Save(outPath);
         Report(context, bundle, options, watch, outPath);
     }
@@ -101,7 +101,7 @@ internal static class TrainCommand
         foreach (var line in TableMode.Describe(encoder)) context.Output.WriteLine(line);
         AnnounceResume(context, options);
         var watch = Stopwatch.StartNew();
-        var trained = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf);
+        var trained = Workflow.Train(data, options, context.Progress, context.Cancel, settings.FlagOf, context.Output);
         using var bundle = new ModelBundle(trained.Transformer, trained.Info with { Table = encoder }); // owns the transformer
         bundle.Save(outPath);
         Report(context, bundle, options, watch, outPath);
@@ -129,16 +129,17 @@ internal static class TrainCommand
     /// given; --image is checked against the data) and the unit box (unless --bounds was given); the label column is
     /// the data's. Every other field keeps what the user gave or the options' own default.
     /// </summary>
-    private static void ChooseForData(ReflectedDiffusionOptions options, Dataset data, bool boundsGiven)
+    private static void ChooseForData(ReflectedDiffusionOptions options, string? labelName, ImageShape? image, bool boundsGiven)
     {
-        options.LabelColumnName = data.LabelName;
-        if (data.Image is not { } shape) return;
+        options.LabelColumnName = labelName;
+        if (image is not { } shape) return;
         if (options.ImageHeight == 0 && options.ImageWidth == 0)
             (options.ImageHeight, options.ImageWidth, options.ImageChannels) = (shape.Height, shape.Width, shape.Channels);
         if (!boundsGiven) options.Bounds = BoundsSource.Unit;
     }
 
-    private static Dataset ReadData(string path, ImageShape? image, string? label, string? featureList)
+    // Image data is read into memory; a CSV file streams (CsvFeatureFile), so its length is not bounded by memory.
+    private static (ITrainingRows Data, string? LabelName, ImageShape? Image) ReadData(string path, ImageShape? image, string? label, string? featureList)
     {
         if (Directory.Exists(path) || IdxFile.LooksLikeIdx(path))
         {
@@ -147,13 +148,13 @@ internal static class TrainCommand
             var images = Directory.Exists(path) ? ImageFolder.Read(path, image) : IdxFile.Read(path);
             if (image is { } wanted && images.Image != wanted)
                 throw new InputException($"Option '--image {wanted}': {path} holds {images.Image} images.");
-            return images;
+            return (images, images.LabelName, images.Image);
         }
         var features = featureList?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var data = Dataset.FromCsv(CsvTable.Read(path), label, features);
-        if (image is not { } shape) return data;
-        if (shape.Size != data.Dimension) throw new InputException($"Option '--image {shape}': {shape.Size} pixels, but {path} has {data.Dimension} feature columns.");
-        return data with { Image = shape };
+        var data = CsvFeatureFile.Open(path, label, features);
+        if (image is { } shape && shape.Size != data.Dimension)
+            throw new InputException($"Option '--image {shape}': {shape.Size} pixels, but {path} has {data.Dimension} feature columns.");
+        return (data, label, image);
     }
 
     // The options pass any torch device through; a CUDA one must exist in this build (it ships the CPU libtorch).

@@ -9,17 +9,28 @@ internal static class Workflow
     /// <summary>
     /// Trains on <paramref name="data"/> with <paramref name="options"/> as they are, adding only the tool's plumbing
     /// (its feature column, progress and cancellation). The estimator validates the options; <paramref name="flagOf"/>
-    /// names the flag of a field it rejects, and bad rows are named by their place in the data.
+    /// names the flag of a field it rejects, and bad rows are named by their place in the data. The estimator's
+    /// messages (the rows read, the bandwidth and anomaly settings it chose) go to <paramref name="log"/>, per-step ones aside.
     /// </summary>
-    public static ModelBundle Train(Dataset data, ReflectedDiffusionOptions options, ProgressReporter progress, CancellationToken cancel, Func<string, string?> flagOf)
+    public static ModelBundle Train(ITrainingRows data, ReflectedDiffusionOptions options, ProgressReporter progress, CancellationToken cancel,
+        Func<string, string?> flagOf, TextWriter? log = null)
     {
         var ml = new MLContext(seed: 1);
+        if (log is not null)
+        {
+            ml.Log += (_, e) =>
+            {
+                if (e.Source == "ReflectedDiffusion" && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info)
+                    lock (log) log.WriteLine(e.RawMessage);
+            };
+            options.Context = ml;
+        }
         ProgressUpdate? report = null;
         options.FeatureColumnName = ModelBundle.FeatureColumn;
         options.CancellationToken = cancel;
         options.Progress = p => report?.Invoke(p.Step, p.TotalSteps, $"loss {p.Loss:F4}, {p.SamplesPerSecond:F0} samples/s");
         var estimator = InputErrors.Translate(() => ml.Transforms.ReflectedDiffusion(options), flagOf);
-        var view = FeatureView(ml, data.Rows, data.Dimension, data.Labels, data.ClassNames?.Length ?? 0, options.LabelColumnName);
+        var view = data.View(ml, options.LabelColumnName);
         var transformer = progress.Run("train", update =>
         {
             report = update;

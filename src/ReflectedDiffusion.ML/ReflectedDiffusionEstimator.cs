@@ -113,7 +113,7 @@ public sealed class ReflectedDiffusionEstimator : IEstimator<ReflectedDiffusionT
         var sde = new ReflectedVeSde(sigmaMin, ReflectedVeSde.DefaultSigmaMax);
         var trainer = new ScoreTrainer(OptionsMapping.ToNetworkConfig(_options, data.Dimension, data.NumClasses), sde, OptionsMapping.ToTrainerOptions(_options, p =>
         {
-            log.Info($"Step {p.Step}/{p.TotalSteps}: loss {p.Loss:G5}, {p.SamplesPerSecond:F0} samples/s.");
+            log.Trace($"Step {p.Step}/{p.TotalSteps}: loss {p.Loss:G5}, {p.SamplesPerSecond:F0} samples/s.");
             _options.Progress?.Invoke(p);
         }, checkpoint: final));
         var result = trainer.Fit(data, resume);

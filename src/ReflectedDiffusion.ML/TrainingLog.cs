@@ -15,5 +15,8 @@ internal sealed class TrainingLog : IDisposable
 
     public void Info(string message) => _channel?.Info(MessageSensitivity.None, message);
 
+    /// <summary>A routine message (per-step progress), sent as <see cref="ChannelMessageKind.Trace"/> so that a reader can skip it.</summary>
+    public void Trace(string message) => _channel?.Trace(MessageSensitivity.None, message);
+
     public void Dispose() => _channel?.Dispose();
 }

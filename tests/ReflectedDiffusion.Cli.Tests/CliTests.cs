@@ -69,6 +69,8 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
 
     private string Temp(string name) => Path.Combine(trained.Folder, name);
 
+    private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+
     [Fact]
     public void TrainWritesAModelFileThatMlNetLoads()
     {
@@ -409,6 +411,37 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         (code, _, error) = Run("score", "--model", trained.DataPath, "--data", trained.DataPath, "--out", Temp("s.csv"));
         Assert.Equal(2, code);
         Assert.Contains("not a model file", error);
+    }
+
+    [Fact]
+    public void CsvFilesLargerThanTheRowLimitStreamThroughTraining()
+    {
+        // 1,500 labelled rows (a blank line among them) against a limit of 400 rows in memory: the tool streams the
+        // file and prints the estimator's own account of it; a bad row far into the file is named by its line.
+        string path = Temp("long.csv");
+        var rng = new Random(8);
+        var lines = new List<string> { "x,y,kind" };
+        for (int i = 0; i < 1500; i++)
+        {
+            if (i == 700) lines.Add("");
+            lines.Add(string.Join(',', F(0.2 + 0.6 * rng.NextDouble()), F(0.1 + 0.3 * rng.NextDouble()), i % 3 == 0 ? "b" : "a"));
+        }
+        File.WriteAllLines(path, lines);
+        string[] flags = ["--label", "kind", "--bounds", "unit", "--max-rows-in-memory", "400", "--steps", "20", "--batch-size", "32",
+            "--hidden-width", "16", "--blocks", "1", "--sigma-min", "0.05", "--likelihood-steps", "4"];
+        var (code, output, error) = Run(["train", "--data", path, "--out", Temp("long.zip"), .. flags]);
+        Assert.True(code == 0, error);
+        Assert.Contains("Training on 1500 rows of 2 features, 2 classes ('kind')", output);
+        Assert.Contains("more than MaxRowsInMemory (400), so the rows stream through a shuffle buffer", output);
+        Assert.DoesNotContain("Step 20/20", output); // per-step messages stay in the progress display
+        using (var bundle = ModelBundle.Load(Temp("long.zip"))) Assert.Equal(["a", "b"], bundle.Info.Classes!);
+
+        lines[1400] = "0.5,1.25,a"; // data row 1398 (the blank line is skipped), file line 1401
+        File.WriteAllLines(path, lines);
+        (code, _, error) = Run(["train", "--data", path, "--out", Temp("never.zip"), .. flags]);
+        Assert.Equal(2, code);
+        Assert.Contains("Row 1398 (" + path + " line 1401), feature 1 (column 'y'): value 1.25 lies outside the bounds [0, 1]", error);
+        Assert.False(File.Exists(Temp("never.zip")));
     }
 
     [Fact]

@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project eng/stress/ReflectedDiffusion.Stress -- threads [threads, 8] [rounds, 5]
 //   dotnet run -c Release --project eng/stress/ReflectedDiffusion.Stress -- shards [rows, 4096]
 //   dotnet run -c Release --project eng/stress/ReflectedDiffusion.Stress -- train-stream [rows, 100000] [max rows in memory, 65536] [steps, 100]
+//   dotnet run -c Release --project eng/stress/ReflectedDiffusion.Stress -- train-csv [rows, 100000] [max rows in memory, 65536] [steps, 100]
 //   dotnet run -c Release --project eng/stress/ReflectedDiffusion.Stress -- score-calls [calls, 10000]
 //   dotnet run -c Release --project eng/stress/ReflectedDiffusion.Stress -- all
 using ReflectedDiffusion.Stress;
@@ -17,6 +18,7 @@ switch (command)
     case "threads": Checks.Threads((int)Arg(1, 8), (int)Arg(2, 5)); break;
     case "shards": Checks.Shards((int)Arg(1, 4096)); break;
     case "train-stream": Checks.TrainStream(Arg(1, 100_000), (int)Arg(2, 65_536), (int)Arg(3, 100)); break;
+    case "train-csv": Checks.TrainCsv(Arg(1, 100_000), (int)Arg(2, 65_536), (int)Arg(3, 100)); break;
     case "score-calls": Checks.ScoreCalls((int)Arg(1, 10_000)); break;
     case "all":
         Checks.Fuzz(1000);
@@ -27,7 +29,7 @@ switch (command)
         Checks.TrainStream(100_000, 65_536, 100); // the peak is the process's: run train-stream 10000000 on its own for the large size
         break;
     default:
-        Console.WriteLine("commands: fuzz [mutations] | stream [rows] [steps] | threads [threads] [rounds] | shards [rows] | train-stream [rows] [max rows in memory] [steps] | score-calls [calls] | all");
+        Console.WriteLine("commands: fuzz [mutations] | stream [rows] [steps] | threads [threads] [rounds] | shards [rows] | train-stream [rows] [max rows in memory] [steps] | train-csv [rows] [max rows in memory] [steps] | score-calls [calls] | all");
         return 2;
 }
 return 0;
