@@ -27,6 +27,7 @@ switch (command)
         Checks.Shards(4096);
         Checks.ScoreCalls(10_000);
         Checks.TrainStream(100_000, 65_536, 100); // the peak is the process's: run train-stream 10000000 on its own for the large size
+        Checks.TrainCsv(100_000, 65_536, 100);    // likewise train-csv 10000000
         break;
     default:
         Console.WriteLine("commands: fuzz [mutations] | stream [rows] [steps] | threads [threads] [rounds] | shards [rows] | train-stream [rows] [max rows in memory] [steps] | train-csv [rows] [max rows in memory] [steps] | score-calls [calls] | all");
