@@ -34,15 +34,20 @@ internal static class SampleCommand
             Description = "Table models: a condition every generated row satisfies (repeat for more): COLUMN=VALUE (a category, a number, or NA) or a numeric range COLUMN>=X, >X, <=X, <X. Rows are drawn from the model and those that satisfy every condition kept.",
             HelpName = "CONDITION", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore,
         };
-        var maxDraws = CommonOptions.Tool<int>("--max-draws", "Table models with --where: the most rows drawn to find --count that satisfy the conditions (default 100 times --count).");
+        var maxDraws = CommonOptions.Tool<int>("--max-draws", "Table models with --where or --exclude-copies-of: the most rows drawn to find --count that qualify (default 100 times --count).");
+        var exclude = new Option<string>("--exclude-copies-of")
+        {
+            Description = "Table models: a CSV file (the training table): generated rows equal to one of its rows in every column are drawn again, so none is written. The model file holds no rows to check against, so give the file here.",
+            HelpName = "FILE",
+        };
         var settings = Settings();
-        var command = new Command("sample", "Draws new rows from a model. Table models write the training table's columns, types, categories and NA.") { model, count, rows, output, label, where, maxDraws };
+        var command = new Command("sample", "Draws new rows from a model. Table models write the training table's columns, types, categories and NA.") { model, count, rows, output, label, where, maxDraws, exclude };
         foreach (var option in settings.Options) command.Options.Add(option);
         command.SetAction(p =>
         {
             var options = settings.Bind(p);
             int n = Count(p.GetResult(count) is null ? null : p.GetValue(count), RowRange.Parse(p.GetValue(rows)), options);
-            Sample(context, p.GetRequiredValue(model), n, p.GetRequiredValue(output), p.GetValue(label), options, settings, p.GetValue(where) ?? [], p.GetValue(maxDraws));
+            Sample(context, p.GetRequiredValue(model), n, p.GetRequiredValue(output), p.GetValue(label), options, settings, p.GetValue(where) ?? [], p.GetValue(maxDraws), p.GetValue(exclude));
         });
         return command;
     }
@@ -58,7 +63,7 @@ internal static class SampleCommand
     }
 
     private static void Sample(CliContext context, string modelPath, int count, string outPath, string? label, GenerationOptions options, FieldOptions<GenerationOptions> settings,
-        string[] where, int maxDraws)
+        string[] where, int maxDraws, string? excludeCopiesOf)
     {
         using var bundle = ModelBundle.Load(modelPath);
         var info = bundle.Info;
@@ -72,12 +77,16 @@ internal static class SampleCommand
             if (label is not null) throw new InputException("Option '--label': the model was trained on a table; use --where COLUMN=VALUE to fix a column.");
             if (count <= 0) throw new InputException($"Option '--count': the number of rows must be positive (got {count}).");
             var conditions = where.Select(w => Translate(() => Tables.RowCondition.Parse(w))).ToArray();
-            if (conditions.Length > 0 && options.FirstRow != 0)
-                throw new InputException("Option '--rows': not with --where (rows that satisfy conditions are found by rejection, which a row range cannot split); shard with --seed instead.");
+            if ((conditions.Length > 0 || excludeCopiesOf is not null) && options.FirstRow != 0)
+                throw new InputException("Option '--rows': not with --where or --exclude-copies-of (those rows are found by rejection, which a row range cannot split); shard with --seed instead.");
+            var copies = excludeCopiesOf is null ? null : TableMode.RowsOf(excludeCopiesOf, encoder);
             int budget = maxDraws > 0 ? maxDraws : (int)System.Math.Min(int.MaxValue, 100L * count);
-            var (table, drawn) = TableMode.Sample(bundle, count, conditions, budget, options, context.Progress, flagOf);
+            var (table, drawn) = TableMode.Sample(bundle, count, conditions, budget, options, context.Progress, flagOf, copies);
             TableMode.Write(outPath, table, encoder.Schema);
-            context.Output.WriteLine($"Wrote {count} rows to {outPath}" + (conditions.Length > 0 ? $" ({drawn} drawn, {100.0 * count / drawn:F1}% satisfied {string.Join(" and ", conditions.Select(c => c.ToString()))})." : "."));
+            var kept = new List<string>();
+            if (conditions.Length > 0) kept.Add($"satisfied {string.Join(" and ", conditions.Select(c => c.ToString()))}");
+            if (copies is not null) kept.Add($"copied none of the {copies.Count} distinct rows of {excludeCopiesOf}");
+            context.Output.WriteLine($"Wrote {count} rows to {outPath}" + (kept.Count > 0 ? $" ({drawn} drawn; {100.0 * count / drawn:F1}% {string.Join(" and ", kept)})." : "."));
             return;
         }
         if (where.Length > 0) throw new InputException("Option '--where': the model was trained on feature vectors, not a table (train on a CSV file without --label-column-name, --features or --bounds).");

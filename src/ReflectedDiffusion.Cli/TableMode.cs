@@ -94,22 +94,41 @@ internal static class TableMode
     /// <see cref="ReflectedDiffusionTable.Draw"/>) through the ML.NET generator.
     /// </summary>
     public static (Table Rows, int Drawn) Sample(ModelBundle bundle, int count, IReadOnlyList<RowCondition> conditions, int maxDraws,
-        GenerationOptions options, ProgressReporter progress, Func<string, string?> flagOf)
+        GenerationOptions options, ProgressReporter progress, Func<string, string?> flagOf, RowSet? exclude = null)
     {
         try
         {
             return ReflectedDiffusionTable.Draw(bundle.Info.Table!, (n, o) => Workflow.Sample(bundle.Transformer.Generator, n, null, o, progress, flagOf),
-                count, options, conditions, maxDraws);
+                count, options, conditions, maxDraws, exclude);
         }
         catch (TableInputException e) when (e.Message.StartsWith("Condition", StringComparison.Ordinal)) { throw new InputException($"Option '--where': {e.Message}"); }
+        catch (TableInputException e) when (e.Message.StartsWith("Copies", StringComparison.Ordinal)) { throw new InputException($"Option '--exclude-copies-of': {e.Message}"); }
     }
 
     /// <summary>Reads rows to score with the model's column types and encodes them; errors name the file's lines.</summary>
     public static List<float[]> Encode(string path, TableEncoder encoder)
     {
-        var text = encoder.Columns.Where(c => !c.IsNumeric && c.Kind != ColumnKind.Constant).Select(c => c.Name).ToArray();
-        var read = TableCsv.Read(path, new ColumnTypeOverrides { Categorical = text });
+        var read = Read(path, encoder);
         return Located(() => encoder.Encode(read.Table), path, read.Lines).ToList();
+    }
+
+    /// <summary>
+    /// The rows of a CSV file (the training table, say) as a set of the model's columns, in its order and types: generated
+    /// rows equal to one of them are drawn again (<c>rdiff sample --exclude-copies-of</c>). Columns the model left out are skipped.
+    /// </summary>
+    public static RowSet RowsOf(string path, TableEncoder encoder)
+    {
+        var table = Read(path, encoder).Table;
+        var missing = encoder.Schema.Names.FirstOrDefault(n => table.IndexOf(n) < 0);
+        if (missing is not null) throw new InputException($"Option '--exclude-copies-of': column '{missing}' of the model is not in {path}.");
+        return new RowSet(new Table(encoder.Schema.Names.Select(n => table[n]).ToArray()), encoder.Schema);
+    }
+
+    // A CSV file read with the model's column types: its text columns as categories whatever their values look like.
+    private static CsvTableData Read(string path, TableEncoder encoder)
+    {
+        var text = encoder.Columns.Where(c => !c.IsNumeric && c.Kind != ColumnKind.Constant).Select(c => c.Name).ToArray();
+        return TableCsv.Read(path, new ColumnTypeOverrides { Categorical = text });
     }
 
     /// <summary>Writes a table as CSV atomically, in the schema's types.</summary>

@@ -15,8 +15,8 @@ public sealed class ReflectedDiffusionTable : IDisposable
 {
     private readonly IReadOnlyDictionary<string, DataViewType> _types;
 
-    private ReflectedDiffusionTable(TableEncoder encoder, ReflectedDiffusionTransformer transformer, IReadOnlyDictionary<string, DataViewType> types)
-        => (Encoder, Transformer, _types) = (encoder, transformer, types);
+    private ReflectedDiffusionTable(TableEncoder encoder, ReflectedDiffusionTransformer transformer, IReadOnlyDictionary<string, DataViewType> types, RowSet trainingRows)
+        => (Encoder, Transformer, _types, TrainingRows) = (encoder, transformer, types, trainingRows);
 
     /// <summary>
     /// The sampler of table models when <see cref="GenerationOptions.Sampler"/> is null: the reverse reflected SDE. Its
@@ -31,6 +31,12 @@ public sealed class ReflectedDiffusionTable : IDisposable
 
     /// <summary>The trained model of the encoded rows (its generator and likelihood scoring).</summary>
     public ReflectedDiffusionTransformer Transformer { get; }
+
+    /// <summary>
+    /// The training rows as a set of row hashes (in memory only), which <see cref="Generate"/> keeps its rows from
+    /// copying: a small table's model can return a training row whole (penguins: 2 in 1,000 generated rows).
+    /// </summary>
+    public RowSet TrainingRows { get; }
 
     /// <summary>
     /// Trains on the table in <paramref name="data"/>. <paramref name="options"/> are the estimator's (its bounds and
@@ -51,7 +57,7 @@ public sealed class ReflectedDiffusionTable : IDisposable
         (options.Bounds, options.FeatureColumnName, options.LabelColumnName) = (BoundsSource.Unit, "Features", null);
         var rows = encoder.Encode(table);
         var transformer = mlContext.Transforms.ReflectedDiffusion(options).Fit(VectorDataView.Create(mlContext, rows, encoder.Dimension));
-        return new ReflectedDiffusionTable(encoder, transformer, types);
+        return new ReflectedDiffusionTable(encoder, transformer, types, new RowSet(table, schema));
     }
 
     // Numeric columns named categorical become text (their numbers as written).
@@ -64,19 +70,23 @@ public sealed class ReflectedDiffusionTable : IDisposable
     /// Generates <paramref name="count"/> rows as a view with the training view's columns and types. With
     /// <paramref name="conditions"/>, every row satisfies every one (rejection: rows are drawn, round r with seed
     /// Seed + r, and those that satisfy all conditions kept; at most <paramref name="maxDraws"/> drawn, 100 times
-    /// <paramref name="count"/> by default).
+    /// <paramref name="count"/> by default). A row equal in every column to a training row is drawn again the same way
+    /// unless <paramref name="allowTrainingCopies"/> is set.
     /// </summary>
-    public IDataView Generate(int count, GenerationOptions? options = null, IReadOnlyList<RowCondition>? conditions = null, int? maxDraws = null)
-        => TableDataView.Create(Draw(Encoder, (n, o) => Transformer.Generator.Generate(n, o), count, options ?? new GenerationOptions(), conditions ?? [], maxDraws).Rows, _types);
+    public IDataView Generate(int count, GenerationOptions? options = null, IReadOnlyList<RowCondition>? conditions = null, int? maxDraws = null,
+        bool allowTrainingCopies = false)
+        => TableDataView.Create(Draw(Encoder, (n, o) => Transformer.Generator.Generate(n, o), count, options ?? new GenerationOptions(), conditions ?? [], maxDraws,
+            allowTrainingCopies ? null : TrainingRows).Rows, _types);
 
     /// <summary>
     /// Rows of a table model that satisfy <paramref name="conditions"/>, by rejection (<see cref="ConditionalSampler"/>):
     /// round r calls <paramref name="generate"/>(rows, options) with <see cref="GenerationOptions.Seed"/> + r and decodes
     /// through <paramref name="encoder"/>, with <see cref="DefaultSampler"/> when the options name none. Returns the rows
-    /// and how many were drawn. <paramref name="options"/> comes back with its own seed and sampler.
+    /// and how many were drawn. <paramref name="options"/> comes back with its own seed and sampler. Rows that
+    /// <paramref name="exclude"/> holds are rejected too.
     /// </summary>
     public static (Table Rows, int Drawn) Draw(TableEncoder encoder, Func<int, GenerationOptions, float[][]> generate, int count,
-        GenerationOptions options, IReadOnlyList<RowCondition> conditions, int? maxDraws = null)
+        GenerationOptions options, IReadOnlyList<RowCondition> conditions, int? maxDraws = null, RowSet? exclude = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(options);
@@ -89,7 +99,7 @@ public sealed class ReflectedDiffusionTable : IDisposable
             {
                 options.Seed = unchecked(seed + (ulong)round);
                 return encoder.Decode(generate(n, options));
-            }, encoder.Schema, conditions, count, maxDraws ?? (int)Math.Min(int.MaxValue, 100L * count));
+            }, encoder.Schema, conditions, count, maxDraws ?? (int)Math.Min(int.MaxValue, 100L * count), exclude);
         }
         finally { (options.Seed, options.Sampler) = (seed, sampler); }
     }

@@ -174,14 +174,7 @@ public sealed class QualityReport
         return new PrivacyQuality(s, h, copies);
     }
 
-    private static int CountCopies(Table real, Table synthetic)
-    {
-        var keys = Enumerable.Range(0, real.RowCount).Select(i => RowKey(real, i)).ToHashSet(StringComparer.Ordinal);
-        return Enumerable.Range(0, synthetic.RowCount).Count(i => keys.Contains(RowKey(synthetic, i)));
-    }
-
-    private static string RowKey(Table table, int row) => string.Join('\u001f', table.Columns.Select(c =>
-        c.IsMissing(row) ? "\u001eNA" : c.Texts is { } t ? t[row] : c.Numbers![row].ToString("R", CultureInfo.InvariantCulture)));
+    private static int CountCopies(Table real, Table synthetic) => new RowSet(real).CountIn(synthetic);
 
     // At most max rows, drawn without replacement (all rows, in order, when there are few enough).
     private static Table Draw(Table table, int max, Random rng)

@@ -112,9 +112,14 @@ public static class TableCsv
     {
         if (column.IsMissing(row)) return Missing;
         if (column.Texts is { } texts) return Quote(texts[row]!);
-        double v = column.Numbers![row];
-        if (schema?.Decimals is { } d) v = Math.Round(v, d);
-        return FormatNumber(v, integer: schema?.Kind == ColumnKind.Integer || v == Math.Round(v) && Math.Abs(v) < 1e15);
+        return NumberText(column.Numbers![row], schema);
+    }
+
+    /// <summary>A number as a cell shows it: at the column's decimals when its schema has them, whole numbers without a fraction.</summary>
+    public static string NumberText(double value, ColumnSchema? schema)
+    {
+        if (schema?.Decimals is { } d) value = Math.Round(value, d);
+        return FormatNumber(value, integer: schema?.Kind == ColumnKind.Integer || value == Math.Round(value) && Math.Abs(value) < 1e15);
     }
 
     /// <summary>A number in invariant culture: a whole number without a fraction or exponent, else the shortest round-trip form.</summary>

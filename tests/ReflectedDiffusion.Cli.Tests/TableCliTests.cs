@@ -99,6 +99,24 @@ public sealed class TableCliTests(TrainedTable trained) : IClassFixture<TrainedT
         Assert.All(synthetic["sex"].Texts!, s => Assert.Equal("male", s));
     }
 
+    [Fact]
+    public void ExcludedRowsAreNeverWritten()
+    {
+        // The same seed draws the same first round: excluding that round's own rows forces every row to be drawn again.
+        var first = Sample("first.csv");
+        var again = Sample("again.csv", "--exclude-copies-of", Temp("first.csv"));
+        var schema = TableSchema.Infer(first);
+        Assert.Equal(0, new RowSet(first, schema).CountIn(again));
+        Assert.Equal(0, new RowSet(trained.Real, TableSchema.Infer(trained.Real)).CountIn(Sample("no-copies.csv", "--exclude-copies-of", trained.DataPath)));
+
+        var (code, _, error) = CliTests.Run(["sample", "--model", trained.ModelPath, "--rows", "10:20", "--out", Temp("never.csv"), "--exclude-copies-of", trained.DataPath]);
+        Assert.Equal(2, code);
+        Assert.Contains("not with --where or --exclude-copies-of", error);
+        (code, _, error) = CliTests.Run(["sample", "--model", trained.ModelPath, "--count", "5", "--out", Temp("never.csv"), "--exclude-copies-of", Temp("nowhere.csv")]);
+        Assert.Equal(2, code);
+        Assert.Contains("nowhere.csv", error);
+    }
+
     [Theory]
     [InlineData("Option '--where': Condition 'species=Emperor': 'Emperor' is not a category of column 'species' (categories: Adelie, Chinstrap, Gentoo)", "--where", "species=Emperor")]
     [InlineData("column 'wingspan' is not in the model's table", "--where", "wingspan>3")]

@@ -55,6 +55,13 @@ public sealed class TableTests
         Assert.Equal(viaSde["Size"].Numbers!, viaDefault["Size"].Numbers!);
         Assert.Equal(viaSde["Kind"].Texts!, viaDefault["Kind"].Texts!);
 
+        // Generate draws again any row equal to a training row (model.TrainingRows); Draw does so when given the set.
+        var free = ReflectedDiffusionTable.Draw(model.Encoder, (n, o) => model.Transformer.Generator.Generate(n, o), 120, new GenerationOptions { Steps = 30, Seed = 3 }, [],
+            exclude: model.TrainingRows).Rows;
+        Assert.Equal(120, free.RowCount);
+        Assert.Equal(0, model.TrainingRows.CountIn(free));
+        Assert.Equal(Rows().Select(r => (r.Kind, r.Flag, float.IsNaN(r.Size) ? double.NaN : Math.Round(r.Size, 2), r.Count)).Distinct().Count(), model.TrainingRows.Count);
+
         var large = model.Generate(40, new GenerationOptions { Steps = 30, Seed = 4 }, [RowCondition.Parse("Kind=large"), RowCondition.Parse("Count>=6")]);
         Assert.All(large.GetColumn<ReadOnlyMemory<char>>("Kind"), k => Assert.Equal("large", k.ToString()));
         Assert.All(large.GetColumn<int>("Count"), c => Assert.True(c >= 6));

@@ -60,4 +60,34 @@ public sealed class ConditionTests
         Assert.Equal(7, ConditionalSampler.Draw(Draw, Schema, [], 7, 7).Rows.RowCount);
         Assert.Equal(1, calls);
     }
+
+    [Fact]
+    public void RowSetsCompareRowsAsTheCsvShowsThem()
+    {
+        var schema = TableSchema.Infer(Data);
+        var set = new RowSet(Data, schema);
+        Assert.Equal(4, set.Count);
+        // The same values (a number that rounds to the column's decimals, missing as missing) are copies; one changed cell is not.
+        var other = TableCsvTests.Parse("kind,size,n\nb,2.50000000001,2\nNA,NA,3\nb,2.6,2\na,NA,1\n").Table;
+        Assert.Equal([true, true, false, false], Enumerable.Range(0, 4).Select(i => set.Contains(other, i)));
+        Assert.Equal(2, set.CountIn(other));
+        var reordered = new Table([other["n"], other["kind"], other["size"]]);
+        Assert.Throws<ArgumentException>(() => set.Contains(reordered, 0));
+    }
+
+    [Fact]
+    public void ExcludedRowsAreDrawnAgainAndAnUnconditionalRunKeepsItsOtherRows()
+    {
+        // A "model" that returns row k of the data for draw k of its round (round r starts at row r).
+        Table Draw(int round, int n) => Data.Select(Enumerable.Range(0, n).Select(i => (i + round) % Data.RowCount).ToArray());
+        var training = new RowSet(Data.Select([1]), Schema); // the row b,2.5,2
+        var (rows, drawn) = ConditionalSampler.Draw(Draw, Schema, [], 8, 100, training);
+        Assert.Equal(8, rows.RowCount);
+        Assert.Equal(0, training.CountIn(rows));
+        Assert.True(drawn > 8);
+        // Round 0's rows, less the copies, come first and in order: as without the exclusion.
+        Assert.Equal(["a", null, "b", "a", null, "b"], rows["kind"].Texts!.Take(6));
+        var e = Assert.Throws<TableInputException>(() => ConditionalSampler.Draw(Draw, Schema, [], 5, 20, new RowSet(Data, Schema)));
+        Assert.Contains("Copies: 20 of 20 drawn rows equal a training row", e.Message);
+    }
 }
