@@ -83,10 +83,9 @@ internal static class SampleCommand
             int budget = maxDraws > 0 ? maxDraws : (int)System.Math.Min(int.MaxValue, 100L * count);
             var (table, drawn) = TableMode.Sample(bundle, count, conditions, budget, options, context.Progress, flagOf, copies);
             TableMode.Write(outPath, table, encoder.Schema);
-            var kept = new List<string>();
-            if (conditions.Length > 0) kept.Add($"satisfied {string.Join(" and ", conditions.Select(c => c.ToString()))}");
-            if (copies is not null) kept.Add($"copied none of the {copies.Count} distinct rows of {excludeCopiesOf}");
-            context.Output.WriteLine($"Wrote {count} rows to {outPath}" + (kept.Count > 0 ? $" ({drawn} drawn; {100.0 * count / drawn:F1}% {string.Join(" and ", kept)})." : "."));
+            string satisfied = conditions.Length > 0 ? $", {100.0 * count / drawn:F1}% satisfied {string.Join(" and ", conditions.Select(c => c.ToString()))}" : "";
+            string redrawn = copies is null ? "" : $"; rows equal to one of the {copies.Count} distinct rows of {excludeCopiesOf} were drawn again";
+            context.Output.WriteLine($"Wrote {count} rows to {outPath}" + (conditions.Length > 0 || copies is not null ? $" ({drawn} drawn{satisfied}{redrawn})." : "."));
             return;
         }
         if (where.Length > 0) throw new InputException("Option '--where': the model was trained on feature vectors, not a table (train on a CSV file without --label-column-name, --features or --bounds).");
