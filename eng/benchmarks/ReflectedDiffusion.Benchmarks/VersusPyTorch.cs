@@ -92,7 +92,10 @@ internal static class VersusPyTorch
         string python = Environment.GetEnvironmentVariable("RDIFF_PYTHON") ?? "/usr/bin/python3";
         if (TryRun(python, "-c \"import torch\"")) return python;
         Console.WriteLine("PyTorch missing: installing python3-torch and libopenblas0-pthread with apt-get");
-        if (!TryRun("apt-get", "install -y --no-install-recommends python3-torch libopenblas0-pthread") || !TryRun(python, "-c \"import torch\""))
+        const string install = "install -y --no-install-recommends python3-torch libopenblas0-pthread";
+        // A fresh machine may have no package lists yet: update them when the first install cannot find the packages.
+        bool installed = TryRun("apt-get", install) || (TryRun("apt-get", "update") && TryRun("apt-get", install));
+        if (!installed || !TryRun(python, "-c \"import torch\""))
             throw new InvalidOperationException($"{python} cannot import torch; install python3-torch (Debian) or set RDIFF_PYTHON.");
         return python;
     }
@@ -101,7 +104,9 @@ internal static class VersusPyTorch
     {
         try
         {
-            using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+            info.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+            using var p = Process.Start(info)!;
             p.StandardOutput.ReadToEnd(); p.StandardError.ReadToEnd();
             p.WaitForExit();
             return p.ExitCode == 0;
