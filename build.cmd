@@ -23,6 +23,8 @@ if "%DO_BUILD%"=="1" (
   dotnet build MLNetReflectedDiffusion.sln -c %CONFIGURATION% --no-restore -m:1 || exit /b 1
 )
 if "%DO_TEST%"=="1" (
+  rem A larger gen0 budget makes GCs rarer, and with them TorchSharp's Scalar finalizer race (see build.sh).
+  if not defined DOTNET_GCgen0size set DOTNET_GCgen0size=0x2000000
   if "%FILTER%"=="" (
     dotnet test MLNetReflectedDiffusion.sln -c %CONFIGURATION% --no-build -m:1 --blame --logger "console;verbosity=normal" || exit /b 1
   ) else (

@@ -135,8 +135,10 @@ public sealed class ScoreTrainer
     private static void UpdateEma(ScoreNetwork source, ScoreNetwork ema, double decay)
     {
         using var _ = torch.no_grad();
+        // Held Scalars: an implicitly converted one can be finalized while the native call that got its handle runs.
+        using Scalar keep = decay.ToScalar(), take = (1 - decay).ToScalar();
         foreach (var ((_, p), (_, e)) in source.named_parameters().Zip(ema.named_parameters()))
-            e.mul_(decay).add_(p, alpha: 1 - decay);
+            e.mul_(keep).add_(p, alpha: take);
     }
 
     private static void CopyWeights(ScoreNetwork source, ScoreNetwork target)
