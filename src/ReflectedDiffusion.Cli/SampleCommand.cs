@@ -88,7 +88,8 @@ internal static class SampleCommand
             context.Output.WriteLine($"Wrote {count} rows to {outPath}" + (conditions.Length > 0 || copies is not null ? $" ({drawn} drawn{satisfied}{redrawn})." : "."));
             return;
         }
-        if (where.Length > 0) throw new InputException("Option '--where': the model was trained on feature vectors, not a table (train on a CSV file without --label-column-name, --features or --bounds).");
+        foreach (var (flag, given) in new[] { ("--where", where.Length > 0), ("--exclude-copies-of", excludeCopiesOf is not null) })
+            if (given) throw new InputException($"Option '{flag}': the model was trained on feature vectors, not a table (train on a CSV file without --label-column-name, --features or --bounds).");
         if (png && info.ImageShape is null) throw new InputException($"Option '--out {outPath}': the model was trained on tabular data; write a .csv file.");
         var labels = Labels(info, label, count, options.FirstRow);
         var rows = Workflow.Sample(bundle.Transformer.Generator, count, labels, options, context.Progress, flagOf);

@@ -404,6 +404,10 @@ public sealed class CliTests(TrainedModel trained) : IClassFixture<TrainedModel>
         Assert.Equal(2, code);
         Assert.Contains("not a class of the model (classes: narrow, wide)", error);
 
+        (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.csv"), "--exclude-copies-of", trained.DataPath);
+        Assert.Equal(2, code);
+        Assert.Contains("Option '--exclude-copies-of': the model was trained on feature vectors", error);
+
         (code, _, error) = Run("sample", "--model", trained.ModelPath, "--count", "3", "--out", Temp("s.png"));
         Assert.Equal(2, code);
         Assert.Contains("trained on tabular data", error);
