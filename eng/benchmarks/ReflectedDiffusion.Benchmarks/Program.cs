@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- samplers [samples]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring [rows]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- out-of-data [rdiff-demo/model.zip]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- gflops [steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- conv2d-check [draws]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- kernel-speed [batches]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows]
@@ -22,6 +23,9 @@ switch (command)
 {
     case "train-speed":
         TrainSpeed.Run(args.Length > 1 ? int.Parse(args[1]) : 30);
+        break;
+    case "gflops":
+        Gflops.Run(args.Length > 1 ? int.Parse(args[1]) : 60);
         break;
     case "samplers":
         SamplerTable.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000);
@@ -61,6 +65,6 @@ switch (command)
             args.Length > 3 ? int.Parse(args[3]) : 1000, args.Length > 4 ? args[4].Split(',').Select(int.Parse).ToArray() : [1], args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0.01);
         break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings] [rounds] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
+        Console.WriteLine("commands: train-speed [steps] | gflops [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings] [rounds] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
         break;
 }
