@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using ReflectedDiffusion.Networks;
 using ReflectedDiffusion.Sampling;
@@ -83,27 +82,7 @@ public sealed class SecondHostTests(ITestOutputHelper output)
 
     private static void Run(string program, string[] args, TimeSpan timeout, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"'{program}' is needed for this test (Node.js 18 or later with npm): {e.Message}", e);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(timeout))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in {timeout.TotalSeconds:F0} s.");
-            }
-            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} exited with {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
-        }
+        var (code, output, error) = Testing.DotnetProcess.Program(program, args, workingDirectory, null, timeout);
+        Assert.True(code == 0, $"{program} {string.Join(' ', args)} exited with {code}:\n{output}\n{error}");
     }
 }
