@@ -39,6 +39,9 @@ switch (command)
     case "conv2d-check":
         Conv2dCheck.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
         break;
+    case "unet-check":
+        UNetCheck.Run(args.Length > 1 ? int.Parse(args[1]) : 10, args.Length > 2 ? int.Parse(args[2]) : 128);
+        break;
     case "kernel-speed":
         KernelSpeed.Run(args.Length > 1 ? int.Parse(args[1]) : 200);
         break;
@@ -65,6 +68,6 @@ switch (command)
             args.Length > 3 ? int.Parse(args[3]) : 1000, args.Length > 4 ? args[4].Split(',').Select(int.Parse).ToArray() : [1], args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0.01);
         break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | gflops [steps] | conv2d-check [draws] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings] [rounds] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
+        Console.WriteLine("commands: train-speed [steps] | gflops [steps] | conv2d-check [draws] | unet-check [draws] [batch] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings] [rounds] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
         break;
 }
