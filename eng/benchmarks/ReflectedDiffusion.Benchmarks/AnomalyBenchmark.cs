@@ -98,6 +98,8 @@ internal static class AnomalyBenchmark
         definition[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
         var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
         var scores = scored.GetColumn<float>("Score").ToArray();
+        if (Environment.GetEnvironmentVariable("ANOMALY_HELDOUT") is { } share)
+            scores = HeldOutReference(data, train, test, seed, steps, double.Parse(share, CultureInfo.InvariantCulture));
         if (Environment.GetEnvironmentVariable("ANOMALY_RATIO") is { } background)
             scores = RatioToBackground(model.Model, test, scores, double.Parse(background, CultureInfo.InvariantCulture));
         if (Environment.GetEnvironmentVariable("ANOMALY_DEBUG") == "1")
@@ -119,6 +121,34 @@ internal static class AnomalyBenchmark
             }
         }
         return (scores, ml.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve, LikelihoodScores(model, test, options.LikelihoodSteps!.Value), model.Model.Sde.SigmaMin);
+    }
+
+    // Experiment: the multiscale score with its reference fitted on training rows the network did not train on (the last
+    // share of the training rows, in a seeded order), so the reference sees profiles as new normal rows have them.
+    private static float[] HeldOutReference(DataSet data, List<float[]> train, List<float[]> test, ulong seed, int steps, double share)
+    {
+        var order = train.Select((_, i) => i).OrderBy(i => Training.CounterRng.Hash(seed + 100, (ulong)i)).ToList();
+        int held = (int)System.Math.Round(train.Count * share);
+        var fitRows = order.Skip(held).Select(i => train[i]).ToList();
+        var refRows = order.Take(held).Select(i => train[i]).ToList();
+        var ml = new MLContext(seed: 1);
+        int d = train[0].Length;
+        var options = new ReflectedDiffusionOptions { NumberOfSteps = steps, BatchSize = 128, HiddenWidth = 128, Blocks = 2, LikelihoodSteps = 60, Seed = seed, AnomalyScore = AnomalyScoreKind.Likelihood };
+        data.ApplyBounds(options);
+        using var model = ml.Transforms.ReflectedDiffusion(options).Fit(VectorDataView.Create(ml, fitRows, d));
+        var levels = ReflectedDiffusion.Density.MultiscaleProfile.Levels(model.TailBandwidth, ReflectedDiffusion.Density.MultiscaleProfile.LevelsFor(refRows.Count));
+        int k = levels.Length + 1;
+        var b = model.Model.Bounds;
+        float[] Unit(List<float[]> rows) => rows.SelectMany(r => r.Select((v, j) => (float)((v - b.Lower[j]) / (b.Upper[j] - b.Lower[j])))).ToArray();
+        double[][] Vectors(List<float[]> rows)
+        {
+            var like = LikelihoodScores(model, rows, 60);
+            var prof = ReflectedDiffusion.Density.MultiscaleProfile.Compute(model.Model.Network, Unit(rows), levels);
+            return rows.Select((_, i) => prof.AsSpan(i * levels.Length, levels.Length).ToArray().Append(like[i]).ToArray()).ToArray();
+        }
+        var reference = ReflectedDiffusion.Density.MahalanobisReference.Fit(Vectors(refRows).Where(v => v.All(double.IsFinite) && v[^1] < float.MaxValue).SelectMany(v => v).ToArray(), k);
+        Console.Error.WriteLine($"  held-out reference: network on {fitRows.Count} rows, reference on {refRows.Count}, {levels.Length} levels");
+        return Vectors(test).Select(v => v.All(double.IsFinite) && v[^1] < float.MaxValue ? (float)System.Math.Min(reference.Distance(v), float.MaxValue) : float.MaxValue).ToArray();
     }
 
     // The fitted model's likelihood score (negative log-likelihood per dimension, with its tail outside the bounds).

@@ -5,13 +5,15 @@
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- out-of-data [rdiff-demo/model.zip]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- gflops [steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- conv2d-check [draws]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- unet-check [draws] [batch]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- kernel-speed [batches]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits]
 //     environment overrides for experiments: ANOMALY_SIGMA (a fixed SigmaMin), ANOMALY_TAIL (a fixed TailBandwidth),
 //     ANOMALY_DEBUG=1 (the estimator's bandwidth and tail log lines, and score quantiles inside and outside the bounds)
 //     ANOMALY_SCORE=likelihood|multiscale (the AnomalyScore option), ANOMALY_RATIO=s (with ANOMALY_SCORE=likelihood:
-//     the score as a likelihood ratio against the same network at bandwidth s)
+//     the score as a likelihood ratio against the same network at bandwidth s), ANOMALY_HELDOUT=share (the multiscale
+//     reference fitted on that share of the training rows, held out from the network's training)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings: rk4:100,tol:1e-4] [rounds]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]
