@@ -1,6 +1,7 @@
 """PyTorch reference for `ReflectedDiffusion.Benchmarks versus-pytorch`: the same networks (ResidualMlp, UNet),
-reflected denoising score matching loss, Adam with clipping and EMA, the 1,000-step reflected Euler-Maruyama sampler
-and the probability-flow likelihood (RK45, exact trace), written against plain PyTorch.
+reflected denoising score matching loss, Adam with clipping and EMA, the 1,000-step reflected Euler-Maruyama sampler,
+the 100-step Heun probability-flow sampler and the probability-flow likelihood (RK45, and the library's default of 100
+folded RK4 steps; exact trace), written against plain PyTorch.
 Usage: python3 versus.py FIGURE SECONDS THREADS; prints one line `FIGURE RATE UNIT`."""
 import math
 import sys
@@ -174,9 +175,30 @@ def sample(rows, steps):
     return rows / (time.perf_counter() - start)
 
 
-def likelihood(rows, d=8, rtol=1e-5, atol=1e-5):
-    """Probability-flow ODE from t=0 to 1 by Dormand-Prince 5(4) with one step size per batch, exact trace."""
-    net = Mlp(d)
+@torch.no_grad()
+def sample_ode(rows, steps):
+    """Heun's method on the probability-flow ODE from t=1 to 0, folding into the box after each stage."""
+    net = Mlp(2)
+    log_ratio = math.log(SIGMA_MAX / SIGMA_MIN)
+    start = time.perf_counter()
+    for first in range(0, rows, 4096):
+        b = min(4096, rows - first)
+
+        def velocity(x, t):
+            return -0.5 * (2 * sigma_of(t) ** 2 * log_ratio) * net(x.float(), torch.full((b,), sigma_of(t))).double()
+
+        x = torch.rand(b, 2, dtype=torch.float64)
+        dt = -1.0 / steps
+        for i in range(steps):
+            t0 = 1.0 + i * dt
+            d1 = velocity(x, t0)
+            d2 = velocity(reflect(x + dt * d1), t0 + dt)
+            x = reflect(x + 0.5 * dt * (d1 + d2))
+    return rows / (time.perf_counter() - start)
+
+
+def flow(net, d):
+    """The probability-flow velocity and its exact divergence (d backward passes at once), state [x, log-det]."""
     log_ratio = math.log(SIGMA_MAX / SIGMA_MIN)
 
     def f(state, t):
@@ -190,6 +212,32 @@ def likelihood(rows, d=8, rtol=1e-5, atol=1e-5):
             g, = torch.autograd.grad(diag.sum(), xe)
         div = g.reshape(d, a, d).permute(1, 0, 2).diagonal(0, 1, 2).sum(1)
         return torch.cat([v.reshape(d, a, d)[0].detach(), div[:, None]], 1)
+
+    return f
+
+
+def likelihood_rk4(rows, steps=100, d=8, batch=256):
+    """The library's default likelihood solve: classical RK4 on a uniform grid, exact trace, folded after each step."""
+    f = flow(Mlp(d), d)
+    start = time.perf_counter()
+    for first in range(0, rows, batch):
+        b = min(batch, rows - first)
+        y = torch.cat([torch.rand(b, d, dtype=torch.float64), torch.zeros(b, 1, dtype=torch.float64)], 1)
+        h = 1.0 / steps
+        for i in range(steps):
+            t = i * h
+            k1 = f(y, t)
+            k2 = f(y + 0.5 * h * k1, t + 0.5 * h)
+            k3 = f(y + 0.5 * h * k2, t + 0.5 * h)
+            k4 = f(y + h * k3, t + h)
+            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            y = torch.cat([reflect(y[:, :d]), y[:, d:]], 1)
+    return rows / (time.perf_counter() - start)
+
+
+def likelihood(rows, d=8, rtol=1e-5, atol=1e-5):
+    """Probability-flow ODE from t=0 to 1 by Dormand-Prince 5(4) with one step size per batch, exact trace."""
+    f = flow(Mlp(d), d)
 
     A = [[], [1 / 5], [3 / 40, 9 / 40], [44 / 45, -56 / 15, 32 / 9], [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
          [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656], [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84]]
@@ -223,5 +271,9 @@ if __name__ == "__main__":
         print(figure, train(UNet(), 784, 128, amount), "samples/s")
     elif figure == "sample":
         print(figure, sample(int(amount), 1000), "rows/s")
+    elif figure == "sample-ode":
+        print(figure, sample_ode(int(amount), 100), "rows/s")
     elif figure == "likelihood":
         print(figure, likelihood(int(amount)), "rows/s")
+    elif figure == "likelihood-rk4":
+        print(figure, likelihood_rk4(int(amount)), "rows/s")
