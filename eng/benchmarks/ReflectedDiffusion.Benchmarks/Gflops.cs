@@ -7,9 +7,10 @@ using static TorchSharp.torch;
 namespace ReflectedDiffusion.Benchmarks;
 
 /// <summary>
-/// The vector network's training step in GFLOP/s against this machine's float32 matrix-multiply peak. Counted: the
-/// matrix products of every Linear layer, 2 in x out per row forward and twice that backward (input and weight
-/// gradients); not counted: the kernel score target, element-wise work and Adam, so the figure is a lower bound.
+/// The training step of the vector network and of the U-Net in GFLOP/s against this machine's float32 matrix-multiply
+/// peak. Counted: the matrix products of every Linear layer and convolution, 2 in x out per row (per output pixel for
+/// a convolution) forward and twice that backward (input and weight gradients); not counted: the kernel score target,
+/// normalisation, element-wise work and Adam, so the figure is a lower bound.
 /// </summary>
 internal static class Gflops
 {
@@ -30,6 +31,53 @@ internal static class Gflops
             Console.WriteLine($"ResidualMlp d=64 (width {width}, {blocks} blocks), batch {batch}: {result.SamplesPerSecond:F0} samples/s x {perRow / 1e6:F2} MFLOP per row " +
                 $"= {achieved:F1} GFLOP/s, {100 * achieved / peak:F0}% of the peak");
             result.Network.Dispose();
+        }
+        UNet(peak, System.Math.Max(3, steps / 10));
+    }
+
+    // The default U-Net (28x28, batch 128): convolutions counted at the resolution they run at (2 out x in k^2 per
+    // output pixel forward, twice that backward), plus the Linear layers.
+    private static void UNet(double peak, int steps)
+    {
+        var config = new ScoreNetworkConfig { Kind = NetworkKind.UNet, Channels = 1, Height = 28, Width = 28, Dimension = 784 };
+        const int batch = 128;
+        using var x = rand(4096, config.Dimension);
+        var data = new InMemoryTrainingSet(x);
+        var sde = new ReflectedVeSde();
+        const int warmUp = 3;
+        var clock = new Stopwatch();
+        var options = new TrainerOptions { Steps = warmUp + steps, BatchSize = batch, ProgressInterval = 1, Progress = p => { if (p.Step == warmUp) clock.Start(); } };
+        var result = new ScoreTrainer(config, sde, options).Fit(data);
+        double samplesPerSecond = steps * batch / clock.Elapsed.TotalSeconds;
+        double convolution = result.Network.named_modules().Where(m => m.module is SameConv2d)
+            .Sum(m => ConvolutionFlopsPerRow((SameConv2d)m.module, config, UNetLevel(m.name, config)));
+        double perRow = 3 * (convolution + ForwardMatmulFlopsPerRow(result.Network));
+        double achieved = perRow * samplesPerSecond / 1e9;
+        Console.WriteLine($"UNet 1x28x28 (base 32, x[1,2,2]), batch {batch}: {samplesPerSecond:F1} samples/s x {perRow / 1e6:F1} MFLOP per row " +
+            $"({100 * convolution / (perRow / 3):F0}% in convolutions) = {achieved:F1} GFLOP/s, {100 * achieved / peak:F0}% of the peak");
+        result.Network.Dispose();
+    }
+
+    // 2 out x in k^2 per output pixel; level l runs at the image size halved l times (the U-Net pools before a level's first block).
+    private static double ConvolutionFlopsPerRow(SameConv2d conv, ScoreNetworkConfig config, int level)
+        => 2.0 * conv.Weight.shape[0] * conv.Weight.shape[1] * (config.Height >> level) * (config.Width >> level);
+
+    // The resolution level of a U-Net module from its name: down block i at level i / ResBlocksPerLevel, the middle at
+    // the lowest level, the up blocks level by level upwards (one extra block at the top), stem and head at level 0.
+    private static int UNetLevel(string name, ScoreNetworkConfig config)
+    {
+        var parts = name.Split('.');
+        int levels = config.ChannelMultipliers.Length;
+        switch (parts[0])
+        {
+            case "_down": return int.Parse(parts[1]) / config.ResBlocksPerLevel;
+            case "_middle": return levels - 1;
+            case "_up":
+                int j = int.Parse(parts[1]);
+                for (int l = levels - 1; l > 0; l--, j -= config.ResBlocksPerLevel)
+                    if (j < config.ResBlocksPerLevel) return l;
+                return 0;
+            default: return 0;
         }
     }
 
