@@ -100,6 +100,9 @@ public sealed class ScoreTrainer
         }
         double samplesPerSecond = (step - startStep) * (double)o.BatchSize / System.Math.Max(1e-9, clock.Elapsed.TotalSeconds);
         network.Dispose();
+        // The tuned allocator keeps freed blocks for the next step (a U-Net batch: gigabytes); training is over, so hand
+        // them back rather than hold the peak for the rest of the process.
+        TorchRuntime.ReleaseFreedMemory();
         return new TrainingResult(ema, trace, samplesPerSecond);
     }
 
