@@ -65,9 +65,12 @@ internal static class AnomalyThreshold
             return (null, likelihoodScores);
         }
         var reference = MahalanobisReference.Fit(usable.SelectMany(v => v).ToArray(), k);
-        log.Info($"Anomaly score: multiscale profile at {levels.Length} noise levels from {levels[0]:G3} to {levels[^1]:G3} plus the likelihood score, fitted on {usable.Count} training rows.");
-        var distances = vectors.Select(v => Usable(v) ? (float)System.Math.Min(reference.Distance(v), float.MaxValue) : float.MaxValue).ToArray();
-        return (new AnomalyProfile(levels, reference), distances);
+        var profile = new AnomalyProfile(levels, reference, usable.SelectMany(v => v).ToArray(), AnomalyProfile.RankFor(usable.Count));
+        log.Info($"Anomaly score: multiscale profile at {levels.Length} noise levels from {levels[0]:G3} to {levels[^1]:G3} plus the likelihood score; " +
+                 $"a row's distance to the {profile.Rank}th nearest of {usable.Count} training rows' vectors, in the metric of the Gaussian fitted to them.");
+        // Each training row leaves itself out, so the threshold sees training rows as it will see new ones.
+        var distances = vectors.Select(v => Usable(v) ? (float)System.Math.Min(profile.Distance(v, excludeSelf: true), float.MaxValue) : float.MaxValue).ToArray();
+        return (profile, distances);
     }
 
     /// <summary>The smallest score that at most a share 1 - <paramref name="level"/> of the scores exceed.</summary>

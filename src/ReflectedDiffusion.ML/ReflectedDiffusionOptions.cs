@@ -22,7 +22,7 @@ public enum BoundsSource
 /// <summary>What the anomaly score column measures (see <see cref="ReflectedDiffusionOptions.AnomalyScore"/>).</summary>
 public enum AnomalyScoreKind
 {
-    /// <summary>The Mahalanobis distance of the row's multiscale profile and likelihood score from the training rows'.</summary>
+    /// <summary>The distance of the row's multiscale profile and likelihood score to the training rows' nearest ones (their 5th nearest, in the metric of a Gaussian fitted to them).</summary>
     Multiscale,
     /// <summary>The negative log-likelihood per dimension, continued outside the bounds by a Gaussian tail.</summary>
     Likelihood,
@@ -122,9 +122,9 @@ public sealed class ReflectedDiffusionOptions
     public bool FoldLikelihoodFlow = true;
     /// <summary>
     /// What <see cref="ScoreColumnName"/> measures. <see cref="AnomalyScoreKind.Multiscale"/> (the default): the squared
-    /// Mahalanobis distance of the row's multiscale profile (the network's scaled score norm at 2 to 10 noise levels
+    /// squared distance of the row's multiscale profile (the network's scaled score norm at 2 to 10 noise levels
     /// from <see cref="TailBandwidth"/> to a feature's whole range, as many as the training rows support, plus the
-    /// likelihood score) from a Gaussian fitted to the training rows' profiles. <see cref="AnomalyScoreKind.Likelihood"/>:
+    /// likelihood score) to the 5th nearest of the training rows' profiles, in the metric of a Gaussian fitted to them. <see cref="AnomalyScoreKind.Likelihood"/>:
     /// the negative log-likelihood per dimension with its tail outside the bounds. Measured by the anomaly benchmark
     /// (docs/results.md): the likelihood alone ranks rows of unseen classes that share the data's low-dimensional
     /// structure (correlated measurements, pixels at zero) as normal, so it fails badly on some data sets.

@@ -20,7 +20,8 @@ internal sealed class GraphBuilder
 
     public GraphProto Graph { get; }
 
-    private string Fresh(string hint) => $"{_prefix}{hint}_{_counter++}";
+    /// <summary>A name no other value of this graph has, for outputs named by the caller.</summary>
+    public string Fresh(string hint) => $"{_prefix}{hint}_{_counter++}";
 
     /// <summary>Adds a node with one output and returns the output's name.</summary>
     public string Op(string opType, params string[] inputs) => OpWith(opType, inputs, []);

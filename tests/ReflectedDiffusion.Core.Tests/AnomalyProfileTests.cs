@@ -29,6 +29,24 @@ public sealed class AnomalyProfileTests
     }
 
     [Fact]
+    public void NeighbourDistanceIsTheRankThSmallestInTheReferencesMetric()
+    {
+        // Reference (+-1, 0), (0, +-2): precision diag(3/2, 3/8) (up to the ridge); the squared distances from (1, 1)
+        // to the four vectors are 3/8, 6 + 3/8, 3/2 + 3/8 and 3/2 + 27/8.
+        double[] vectors = [1, 0, -1, 0, 0, 2, 0, -2];
+        var reference = MahalanobisReference.Fit(vectors, 2);
+        Assert.Equal(1.5 + 0.375, reference.Between([1, 1], [0, 2]), 4);
+        Assert.Equal(1.5 + 0.375, new AnomalyProfile([0.1, 1.0], reference, vectors, Rank: 2).Distance([1, 1]), 4);
+        // A training vector is its own nearest neighbour (distance 0) unless it leaves itself out: then (0, +-2) at 3.
+        var nearest = new AnomalyProfile([0.1, 1.0], reference, vectors, Rank: 1);
+        Assert.Equal(0.0, nearest.Distance([1, 0]), 9);
+        Assert.Equal(3.0, nearest.Distance([1, 0], excludeSelf: true), 4);
+        Assert.Equal(reference.Distance([1, 1]), new AnomalyProfile([0.1, 1.0], reference).Distance([1, 1]), 12);
+        Assert.Equal(1, AnomalyProfile.RankFor(2));
+        Assert.Equal(AnomalyProfile.DefaultRank, AnomalyProfile.RankFor(1000));
+    }
+
+    [Fact]
     public void ProfileLevelsAreGeometricAndTheProfileIsTheLogMeanSquaredScaledScore()
     {
         var levels = MultiscaleProfile.Levels(0.1, 5);

@@ -75,7 +75,7 @@ public sealed class LikelihoodGraphTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void MultiscaleAnomalyScoreIsTheMahalanobisDistanceOfTheProfileAndLikelihoodScore()
+    public void MultiscaleAnomalyScoreIsTheProfileAndLikelihoodScoreDistanceFromTheReference()
     {
         // An untrained conditional network in a non-unit box: the graph's score equals the Core profile (null label)
         // and the graph's own likelihood score, put through the fitted reference; rows outside the box included.
@@ -95,14 +95,18 @@ public sealed class LikelihoodGraphTests(ITestOutputHelper output)
         var profiles = MultiscaleProfile.Compute(network, unit, levels);
         var vectors = Enumerable.Range(0, 30).Select(i => profiles.AsSpan(i * 4, 4).ToArray().Append(likelihoodScores[i]).ToArray()).ToArray();
         var reference = MahalanobisReference.Fit(vectors.Take(20).SelectMany(v => v).ToArray(), 5);
-        var multiscale = likelihoodOnly with { Profile = new AnomalyProfile(levels, reference), Threshold = 3.0 };
-        using var scorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 10, anomaly: multiscale), 3, anomaly: multiscale);
-        var scored = scorer.Score(user);
-        for (int i = 0; i < 30; i++)
+        // The Gaussian's distance (models fitted before the neighbour variant) and the 3rd-nearest-neighbour distance.
+        foreach (var profile in new[] { new AnomalyProfile(levels, reference), new AnomalyProfile(levels, reference, vectors.Take(20).SelectMany(v => v).ToArray(), 3) })
         {
-            double expected = reference.Distance(vectors[i]);
-            Assert.True(System.Math.Abs(scored.Score![i] - expected) <= 1e-3 * (1 + expected), $"row {i}: graph {scored.Score[i]}, expected {expected}");
-            Assert.Equal(scored.Score[i] > 3.0, scored.PredictedLabel![i]);
+            var multiscale = likelihoodOnly with { Profile = profile, Threshold = 3.0 };
+            using var scorer = new OnnxScorer(LikelihoodGraph.Build(model, steps: 10, anomaly: multiscale), 3, anomaly: multiscale);
+            var scored = scorer.Score(user);
+            for (int i = 0; i < 30; i++)
+            {
+                double expected = profile.Distance(vectors[i]);
+                Assert.True(System.Math.Abs(scored.Score![i] - expected) <= 1e-3 * (1 + expected), $"row {i}: graph {scored.Score[i]}, expected {expected}");
+                Assert.Equal(scored.Score[i] > 3.0, scored.PredictedLabel![i]);
+            }
         }
     }
 }

@@ -31,15 +31,18 @@ public sealed record MahalanobisReference(double[] Mean, double[] Precision)
     }
 
     /// <summary>The squared Mahalanobis distance of <paramref name="vector"/> (length <see cref="Dimension"/>).</summary>
-    public double Distance(ReadOnlySpan<double> vector)
+    public double Distance(ReadOnlySpan<double> vector) => Between(vector, Mean);
+
+    /// <summary>The squared distance between two vectors in this reference's metric, (a - b)' Precision (a - b).</summary>
+    public double Between(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
         int k = Dimension;
         double sum = 0;
-        for (int a = 0; a < k; a++)
+        for (int i = 0; i < k; i++)
         {
             double row = 0;
-            for (int b = 0; b < k; b++) row += Precision[a * k + b] * (vector[b] - Mean[b]);
-            sum += (vector[a] - Mean[a]) * row;
+            for (int j = 0; j < k; j++) row += Precision[i * k + j] * (a[j] - b[j]);
+            sum += (a[i] - b[i]) * row;
         }
         return sum;
     }

@@ -66,7 +66,36 @@ public static class MultiscaleProfile
 }
 
 /// <summary>
-/// The fitted reference of the multiscale anomaly score: the noise <paramref name="Levels"/> of the profile and a
-/// Gaussian over the training rows' vectors (the profile at those levels, then the likelihood score).
+/// The fitted reference of the multiscale anomaly score: the noise <paramref name="Levels"/> of the profile, a
+/// Gaussian over the training rows' vectors (the profile at those levels, then the likelihood score), and optionally
+/// those vectors themselves (<paramref name="Neighbours"/>, row-major [n, k]) with a <paramref name="Rank"/>.
 /// </summary>
-public sealed record AnomalyProfile(double[] Levels, MahalanobisReference Reference);
+/// <remarks>
+/// With vectors, a row's distance is the squared distance to its <paramref name="Rank"/>-th nearest training vector in
+/// the Gaussian's metric (the nearest-neighbour variant of multiscale score matching): normal rows from several
+/// modes (digit classes, species) have profiles a single Gaussian fits poorly. Without (models fitted before), it is
+/// the squared Mahalanobis distance from the Gaussian.
+/// </remarks>
+public sealed record AnomalyProfile(double[] Levels, MahalanobisReference Reference, double[]? Neighbours = null, int Rank = 0)
+{
+    /// <summary>The neighbour whose distance scores a row: the fifth nearest, as classic k-nearest-neighbour detectors use.</summary>
+    public const int DefaultRank = 5;
+
+    /// <summary>The rank for <paramref name="vectors"/> training vectors: <see cref="DefaultRank"/>, at most one fewer than the vectors.</summary>
+    public static int RankFor(int vectors) => System.Math.Clamp(vectors - 1, 1, DefaultRank);
+
+    /// <summary>
+    /// The anomaly distance of <paramref name="vector"/> (length <see cref="MahalanobisReference.Dimension"/>); with
+    /// <paramref name="excludeSelf"/> a training vector's own entry is skipped (the next neighbour counts instead), so
+    /// training rows are scored as new rows will be.
+    /// </summary>
+    public double Distance(ReadOnlySpan<double> vector, bool excludeSelf = false)
+    {
+        if (Neighbours is null) return Reference.Distance(vector);
+        int k = Reference.Dimension, n = Neighbours.Length / k;
+        var distances = new double[n];
+        for (int i = 0; i < n; i++) distances[i] = Reference.Between(vector, Neighbours.AsSpan(i * k, k));
+        Array.Sort(distances);
+        return distances[System.Math.Min(n - 1, Rank - 1 + (excludeSelf ? 1 : 0))];
+    }
+}
