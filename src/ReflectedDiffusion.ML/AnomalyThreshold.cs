@@ -53,7 +53,7 @@ internal static class AnomalyThreshold
     // graph computes them. Rows whose likelihood flow failed (score float.MaxValue) stay out of the fit.
     private static (AnomalyProfile? Profile, float[] Distances) FitProfile(ScoreModel model, IReadOnlyList<float[]> rows, float[] likelihoodScores, double narrowest, TrainingLog log)
     {
-        var levels = MultiscaleProfile.Levels(narrowest, MultiscaleProfile.LevelsFor(rows.Count));
+        var levels = MultiscaleProfile.Levels(narrowest, MultiscaleProfile.LevelsFor(rows.Count, model.Bounds.Dimension));
         int k = levels.Length + 1;
         var profiles = MultiscaleProfile.Compute(model.Network, model.Bounds.ToUnitRows(rows), levels);
         var vectors = Enumerable.Range(0, rows.Count).Select(i => profiles.AsSpan(i * levels.Length, levels.Length).ToArray().Append(likelihoodScores[i]).ToArray()).ToList();
