@@ -40,8 +40,8 @@ internal static class VersusPyTorch
         Figure("training, ResidualMlp d=64, batch 512", "train-mlp", seconds, "samples/s", () => Train(new ScoreNetworkConfig { Dimension = 64 }, 512, seconds));
         Figure("training, U-Net 28x28, batch 128", "train-unet", seconds, "samples/s",
             () => Train(new ScoreNetworkConfig { Kind = NetworkKind.UNet, Channels = 1, Height = 28, Width = 28, Dimension = 784 }, 128, seconds));
-        Figure("sampling, reflected SDE 1,000 steps, d=2", "sample", sampleRows, "rows/s", () => Sample(sampleRows));
-        Figure("sampling, Heun ODE 100 steps, d=2", "sample-ode", 10 * sampleRows, "rows/s", () => SampleOde(10 * sampleRows));
+        Figure("sampling, reflected SDE 1,000 steps, d=2", "sample", sampleRows, "rows/s", () => Sample(sampleRows, SamplerKind.ReflectedSde, 1000));
+        Figure("sampling, Heun ODE 100 steps, d=2", "sample-ode", 10 * sampleRows, "rows/s", () => Sample(10 * sampleRows, SamplerKind.OdeHeun, 100));
         Figure("likelihood, RK45 1e-5 exact trace, d=8", "likelihood", likelihoodRows, "rows/s", () => Score(likelihoodRows));
         Figure("likelihood, default ONNX graph (RK4 100 folded steps, exact trace), d=8", "likelihood-rk4", likelihoodRows, "rows/s", () => ScoreOnnx(likelihoodRows));
         Console.WriteLine();
@@ -71,21 +71,12 @@ internal static class VersusPyTorch
         return timed * batch / clock.Elapsed.TotalSeconds;
     }
 
-    private static double Sample(int rows)
+    private static double Sample(int rows, SamplerKind kind, int steps)
     {
         random.manual_seed(1);
         using var net = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 2 });
         var clock = Stopwatch.StartNew();
-        using var r = Sampler.Generate(net, new ReflectedVeSde(), rows, SamplerKind.ReflectedSde, new SamplerOptions { Steps = 1000 }).Samples;
-        return rows / clock.Elapsed.TotalSeconds;
-    }
-
-    private static double SampleOde(int rows)
-    {
-        random.manual_seed(1);
-        using var net = ScoreNetwork.Create(new ScoreNetworkConfig { Dimension = 2 });
-        var clock = Stopwatch.StartNew();
-        using var r = Sampler.Generate(net, new ReflectedVeSde(), rows, SamplerKind.OdeHeun, new SamplerOptions { Steps = 100 }).Samples;
+        using var r = Sampler.Generate(net, new ReflectedVeSde(), rows, kind, new SamplerOptions { Steps = steps }).Samples;
         return rows / clock.Elapsed.TotalSeconds;
     }
 
