@@ -137,6 +137,48 @@ public sealed class GradientTests
         }
     }
 
+    // The whole U-Net on both paths: the same loss and the same gradient for every parameter. oneDNN capped at AVX2
+    // passed every single-convolution case and still gave wrong gradients here, from the head's many -> 1 channel
+    // convolution back (the unet-check benchmark is the full-size reproducer).
+    [Fact]
+    public void UNetParameterGradientsAgreeOnBothConvolutionPaths()
+    {
+        torch.random.manual_seed(21);
+        using var net = ScoreNetwork.Create(new ScoreNetworkConfig
+        {
+            Kind = NetworkKind.UNet, Channels = 1, Height = 8, Width = 8, Dimension = 64, BaseChannels = 8, ChannelMultipliers = [1, 2], EmbeddingDim = 16,
+        });
+        using var scope = NewDisposeScope();
+        var x = torch.rand(6, 64);
+        var sigma = torch.rand(6) * 0.5 + 0.01;
+        var target = torch.randn(6, 64);
+        var saved = ConvolutionBackend.Path;
+        (float Loss, Tensor[] Gradients) Run(ConvolutionPath path)
+        {
+            ConvolutionBackend.Path = path;
+            net.zero_grad();
+            var loss = (net.forward(x, sigma, null) - target).square().mean();
+            loss.backward();
+            return (loss.item<float>(), net.parameters().Select(p => p.grad!.clone()).ToArray());
+        }
+        try
+        {
+            var (nativeLoss, native) = Run(ConvolutionPath.Native);
+            var (unfoldLoss, unfolded) = Run(ConvolutionPath.Unfold);
+            Assert.Equal(unfoldLoss, nativeLoss, 4);
+            var names = net.named_parameters().Select(p => p.name).ToArray();
+            // Relative to each parameter's own gradient, floored at 1e-3 of the largest: a bias whose channel a
+            // GroupNorm of one channel per group removes has a gradient that is rounding noise on both paths.
+            float largest = unfolded.Max(g => g.abs().max().item<float>());
+            for (int i = 0; i < native.Length; i++)
+            {
+                double err = (native[i] - unfolded[i]).abs().max().item<float>() / System.Math.Max(unfolded[i].abs().max().item<float>(), 1e-3f * largest);
+                Assert.True(err < 1e-4, $"{names[i]}: relative gradient difference {err}");
+            }
+        }
+        finally { ConvolutionBackend.Path = saved; }
+    }
+
     // oneDNN's convolutions gave wrong gradients (and once hung) on an AVX-512 machine: the library switches it off
     // for the process unless RDIFF_ONEDNN=1, so native conv2d is libtorch's own kernel.
     [Fact]
