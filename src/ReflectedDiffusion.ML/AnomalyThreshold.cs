@@ -64,8 +64,8 @@ internal static class AnomalyThreshold
             log.Info($"Anomaly score: the likelihood score; the multiscale one needs {MinimumProfileRows(k)} training rows with a finite likelihood to fit its {k} x {k} covariance, and {usable.Count} have one.");
             return (null, likelihoodScores);
         }
-        var reference = MahalanobisReference.Fit(usable.SelectMany(v => v).ToArray(), k);
-        var profile = new AnomalyProfile(levels, reference, usable.SelectMany(v => v).ToArray(), AnomalyProfile.RankFor(usable.Count));
+        var flat = usable.SelectMany(v => v).ToArray();
+        var profile = new AnomalyProfile(levels, MahalanobisReference.Fit(flat, k), flat, AnomalyProfile.RankFor(usable.Count));
         log.Info($"Anomaly score: multiscale profile at {levels.Length} noise levels from {levels[0]:G3} to {levels[^1]:G3} plus the likelihood score; " +
                  $"a row's distance to the {profile.Rank}th nearest of {usable.Count} training rows' vectors, in the metric of the Gaussian fitted to them.");
         // Each training row leaves itself out, so the threshold sees training rows as it will see new ones.

@@ -122,10 +122,10 @@ public sealed class ReflectedDiffusionOptions
     public bool FoldLikelihoodFlow = true;
     /// <summary>
     /// What <see cref="ScoreColumnName"/> measures. <see cref="AnomalyScoreKind.Multiscale"/> (the default): the squared
-    /// squared distance of the row's multiscale profile (the network's scaled score norm at 2 to 10 noise levels
-    /// from <see cref="TailBandwidth"/> to a feature's whole range, as many as the training rows support and fewer than the
-    /// features, plus the
-    /// likelihood score) to the 5th nearest of the training rows' profiles, in the metric of a Gaussian fitted to them. <see cref="AnomalyScoreKind.Likelihood"/>:
+    /// distance of the row's multiscale profile (the network's scaled score norm at 2 to 10 noise levels from
+    /// <see cref="TailBandwidth"/> to a feature's whole range, as many as the training rows support and fewer than the
+    /// features, plus the likelihood score) to the 5th nearest of the training rows' profiles, in the metric of a
+    /// Gaussian fitted to them. <see cref="AnomalyScoreKind.Likelihood"/>:
     /// the negative log-likelihood per dimension with its tail outside the bounds. Measured by the anomaly benchmark
     /// (docs/results.md): the likelihood alone ranks rows of unseen classes that share the data's low-dimensional
     /// structure (correlated measurements, pixels at zero) as normal, so it fails badly on some data sets.

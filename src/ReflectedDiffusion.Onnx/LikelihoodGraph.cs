@@ -182,21 +182,22 @@ public static class LikelihoodGraph
     // z'Pz - 2 z'P v + v'Pv for every reference v at once, then the rank smallest by TopK.
     private static string NeighbourDistance(GraphBuilder g, string vector, Density.MahalanobisReference metric, double[] neighbours, int rank)
     {
-        int k = metric.Dimension, n = neighbours.Length / k;
+        int k = metric.Dimension, n = neighbours.Length / k, top = System.Math.Min(rank, n);
         var transposed = new double[k * n];
         var norms = new double[n];
+        var origin = new double[k];
         for (int i = 0; i < n; i++)
         {
             for (int a = 0; a < k; a++) transposed[a * n + i] = neighbours[i * k + a];
-            norms[i] = metric.Between(neighbours.AsSpan(i * k, k), new double[k]);
+            norms[i] = metric.Between(neighbours.AsSpan(i * k, k), origin);
         }
         var projected = g.Op("MatMul", vector, g.DoubleTensor(metric.Precision, [k, k]));
         var own = g.OpWith("ReduceSum", [g.Mul(projected, vector), g.Int64Vector(1)], [GraphBuilder.Int("keepdims", 1)]);
         var cross = g.Op("MatMul", projected, g.DoubleTensor(transposed, [k, n]));
         var squared = g.Add(g.Sub(own, g.Mul(cross, g.Double(2.0))), g.DoubleTensor(norms, [1, n]));
         string nearest = g.Fresh("nearest"), indices = g.Fresh("nearest_indices");
-        g.OpNamed("TopK", [squared, g.Int64Vector(System.Math.Min(rank, n))], [nearest, indices], GraphBuilder.Int("largest", 0), GraphBuilder.Int("sorted", 1));
-        return g.OpWith("Gather", [nearest, g.Int64(System.Math.Min(rank, n) - 1)], [GraphBuilder.Int("axis", 1)]);
+        g.OpNamed("TopK", [squared, g.Int64Vector(top)], [nearest, indices], GraphBuilder.Int("largest", 0), GraphBuilder.Int("sorted", 1));
+        return g.OpWith("Gather", [nearest, g.Int64(top - 1)], [GraphBuilder.Int("axis", 1)]);
     }
 
     // The identity's rows (exact trace, K = d) or K Rademacher probes, row-major [K * d].

@@ -28,14 +28,23 @@ public sealed class RowSet
     /// <summary>Whether row <paramref name="row"/> of <paramref name="table"/> (the set's columns, in its order) equals a row of the set.</summary>
     public bool Contains(Table table, int row)
     {
-        ArgumentNullException.ThrowIfNull(table);
-        if (!table.Names.SequenceEqual(_names))
-            throw new ArgumentException($"The table's columns ({string.Join(", ", table.Names)}) are not the set's ({string.Join(", ", _names)}).", nameof(table));
+        CheckColumns(table);
         return _hashes.Contains(Hash(table, row));
     }
 
     /// <summary>How many rows of <paramref name="table"/> equal a row of the set.</summary>
-    public int CountIn(Table table) => Enumerable.Range(0, table.RowCount).Count(i => Contains(table, i));
+    public int CountIn(Table table)
+    {
+        CheckColumns(table);
+        return Enumerable.Range(0, table.RowCount).Count(i => _hashes.Contains(Hash(table, i)));
+    }
+
+    private void CheckColumns(Table table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (!table.Names.SequenceEqual(_names))
+            throw new ArgumentException($"The table's columns ({string.Join(", ", table.Names)}) are not the set's ({string.Join(", ", _names)}).", nameof(table));
+    }
 
     // FNV-1a over each cell's text, with a separator no cell text holds and a marker for missing cells.
     private ulong Hash(Table table, int row)

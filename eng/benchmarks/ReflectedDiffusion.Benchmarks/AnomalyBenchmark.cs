@@ -98,8 +98,6 @@ internal static class AnomalyBenchmark
         definition[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
         var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
         var scores = scored.GetColumn<float>("Score").ToArray();
-        if (Environment.GetEnvironmentVariable("ANOMALY_PROFILE_KNN") is { } neighbours && model.AnomalyProfile is { } fitted)
-            scores = ProfileNeighbours(model, fitted, train, test, int.Parse(neighbours));
         if (Environment.GetEnvironmentVariable("ANOMALY_HELDOUT") is { } share)
             scores = HeldOutReference(data, train, test, seed, steps, double.Parse(share, CultureInfo.InvariantCulture));
         if (Environment.GetEnvironmentVariable("ANOMALY_RATIO") is { } background)
@@ -138,29 +136,10 @@ internal static class AnomalyBenchmark
         var options = new ReflectedDiffusionOptions { NumberOfSteps = steps, BatchSize = 128, HiddenWidth = 128, Blocks = 2, LikelihoodSteps = 60, Seed = seed, AnomalyScore = AnomalyScoreKind.Likelihood };
         data.ApplyBounds(options);
         using var model = ml.Transforms.ReflectedDiffusion(options).Fit(VectorDataView.Create(ml, fitRows, d));
-        var levels = ReflectedDiffusion.Density.MultiscaleProfile.Levels(model.TailBandwidth, ReflectedDiffusion.Density.MultiscaleProfile.LevelsFor(refRows.Count));
+        var levels = ReflectedDiffusion.Density.MultiscaleProfile.Levels(model.TailBandwidth, ReflectedDiffusion.Density.MultiscaleProfile.LevelsFor(refRows.Count, d));
         var reference = ReflectedDiffusion.Density.MahalanobisReference.Fit(ProfileVectors(model, refRows, levels).Where(Usable).SelectMany(v => v).ToArray(), levels.Length + 1);
         Console.Error.WriteLine($"  held-out reference: network on {fitRows.Count} rows, reference on {refRows.Count}, {levels.Length} levels");
         return ProfileVectors(model, test, levels).Select(v => Usable(v) ? (float)System.Math.Min(reference.Distance(v), float.MaxValue) : float.MaxValue).ToArray();
-    }
-
-    // Experiment (after multiscale score matching's nearest-neighbour variant): a test row's score is its distance to
-    // the k-th nearest training row in the space of [profile, likelihood score] vectors, under the fitted reference's
-    // metric (its precision), instead of its distance from the reference's single Gaussian.
-    private static float[] ProfileNeighbours(ReflectedDiffusionTransformer model, ReflectedDiffusion.Density.AnomalyProfile fitted, List<float[]> train, List<float[]> test, int k)
-    {
-        var reference = ProfileVectors(model, train, fitted.Levels).Where(Usable).ToArray();
-        var precision = fitted.Reference.Precision;
-        int m = fitted.Reference.Dimension;
-        double Distance(double[] a, double[] b)
-        {
-            double sum = 0;
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < m; j++) sum += (a[i] - b[i]) * precision[i * m + j] * (a[j] - b[j]);
-            return sum;
-        }
-        return ProfileVectors(model, test, fitted.Levels)
-            .Select(v => Usable(v) ? (float)reference.Select(r => Distance(v, r)).Order().ElementAt(k - 1) : float.MaxValue).ToArray();
     }
 
     private static bool Usable(double[] v) => v.All(double.IsFinite) && v[^1] < float.MaxValue;
@@ -168,10 +147,8 @@ internal static class AnomalyBenchmark
     // Each row's multiscale profile at the levels, then its likelihood score: the vectors the multiscale reference fits.
     private static double[][] ProfileVectors(ReflectedDiffusionTransformer model, List<float[]> rows, double[] levels)
     {
-        var b = model.Model.Bounds;
-        var unit = rows.SelectMany(r => r.Select((v, j) => (float)((v - b.Lower[j]) / (b.Upper[j] - b.Lower[j])))).ToArray();
         var like = LikelihoodScores(model, rows, 60);
-        var profile = ReflectedDiffusion.Density.MultiscaleProfile.Compute(model.Model.Network, unit, levels);
+        var profile = ReflectedDiffusion.Density.MultiscaleProfile.Compute(model.Model.Network, model.Model.Bounds.ToUnitRows(rows), levels);
         return rows.Select((_, i) => profile.AsSpan(i * levels.Length, levels.Length).ToArray().Append(like[i]).ToArray()).ToArray();
     }
 

@@ -42,20 +42,14 @@ internal static class Gflops
         var config = new ScoreNetworkConfig { Kind = NetworkKind.UNet, Channels = 1, Height = 28, Width = 28, Dimension = 784 };
         const int batch = 128;
         using var x = rand(4096, config.Dimension);
-        var data = new InMemoryTrainingSet(x);
-        var sde = new ReflectedVeSde();
-        const int warmUp = 3;
-        var clock = new Stopwatch();
-        var options = new TrainerOptions { Steps = warmUp + steps, BatchSize = batch, ProgressInterval = 1, Progress = p => { if (p.Step == warmUp) clock.Start(); } };
-        var result = new ScoreTrainer(config, sde, options).Fit(data);
-        double samplesPerSecond = steps * batch / clock.Elapsed.TotalSeconds;
-        double convolution = result.Network.named_modules().Where(m => m.module is SameConv2d)
+        var (network, samplesPerSecond) = TimedTraining.Run(config, new InMemoryTrainingSet(x), batch, steps);
+        double convolution = network.named_modules().Where(m => m.module is SameConv2d)
             .Sum(m => ConvolutionFlopsPerRow((SameConv2d)m.module, config, UNetLevel(m.name, config)));
-        double perRow = 3 * (convolution + ForwardMatmulFlopsPerRow(result.Network));
+        double perRow = 3 * (convolution + ForwardMatmulFlopsPerRow(network));
         double achieved = perRow * samplesPerSecond / 1e9;
         Console.WriteLine($"UNet 1x28x28 (base 32, x[1,2,2]), batch {batch}: {samplesPerSecond:F1} samples/s x {perRow / 1e6:F1} MFLOP per row " +
             $"({100 * convolution / (perRow / 3):F0}% in convolutions) = {achieved:F1} GFLOP/s, {100 * achieved / peak:F0}% of the peak");
-        result.Network.Dispose();
+        network.Dispose();
     }
 
     // 2 out x in k^2 per output pixel; level l runs at the image size halved l times (the U-Net pools before a level's first block).

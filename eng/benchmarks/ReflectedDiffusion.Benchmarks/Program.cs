@@ -13,8 +13,7 @@
 //     ANOMALY_DEBUG=1 (the estimator's bandwidth and tail log lines, and score quantiles inside and outside the bounds)
 //     ANOMALY_SCORE=likelihood|multiscale (the AnomalyScore option), ANOMALY_RATIO=s (with ANOMALY_SCORE=likelihood:
 //     the score as a likelihood ratio against the same network at bandwidth s), ANOMALY_HELDOUT=share (the multiscale
-//     reference fitted on that share of the training rows, held out from the network's training), ANOMALY_PROFILE_KNN=k
-//     (the distance to the k-th nearest training row's [profile, likelihood score] vector, in the reference's metric)
+//     reference fitted on that share of the training rows, held out from the network's training)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings: rk4:100,tol:1e-4] [rounds]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]

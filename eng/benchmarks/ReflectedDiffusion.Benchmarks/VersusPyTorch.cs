@@ -54,21 +54,12 @@ internal static class VersusPyTorch
     {
         using var x = rand(4096, config.Dimension);
         var data = new InMemoryTrainingSet(x);
-        var sde = new ReflectedVeSde();
-        const int warmUp = 3;
-        var pilot = new ScoreTrainer(config, sde, new TrainerOptions { Steps = warmUp, BatchSize = batch }).Fit(data);
+        // A short pilot sizes the measured run to about the given seconds.
+        var pilot = new ScoreTrainer(config, new ReflectedVeSde(), new TrainerOptions { Steps = TimedTraining.WarmUpSteps, BatchSize = batch }).Fit(data);
         pilot.Network.Dispose();
-        long timed = System.Math.Max(3, (long)(seconds * pilot.SamplesPerSecond / batch));
-        // The clock starts after the measured trainer's own warm-up steps, as the reference's does: a fresh network's
-        // first steps fault its memory in.
-        var clock = new Stopwatch();
-        var options = new TrainerOptions
-        {
-            Steps = warmUp + timed, BatchSize = batch, ProgressInterval = 1,
-            Progress = p => { if (p.Step == warmUp) clock.Start(); },
-        };
-        new ScoreTrainer(config, sde, options).Fit(data).Network.Dispose();
-        return timed * batch / clock.Elapsed.TotalSeconds;
+        var (network, samplesPerSecond) = TimedTraining.Run(config, data, batch, System.Math.Max(3, (long)(seconds * pilot.SamplesPerSecond / batch)));
+        network.Dispose();
+        return samplesPerSecond;
     }
 
     private static double Sample(int rows, SamplerKind kind, int steps)
