@@ -18,7 +18,8 @@ internal static class ScoringStage
     public const string BitsPerDimensionVectorColumn = "BitsPerDimension.Vector";
     public const string ScoreVectorColumn = "Score.Vector";
     public const string PredictedLabelVectorColumn = "PredictedLabel.Vector";
-    private static readonly string[] VectorColumns = [LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, ScoreVectorColumn, PredictedLabelVectorColumn];
+    /// <summary>The graph's outputs, which identify a likelihood graph with anomaly outputs.</summary>
+    public static readonly string[] VectorColumns = [LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn, ScoreVectorColumn, PredictedLabelVectorColumn];
 
     /// <summary>The size of the feature column: it must be a known-size vector of Single.</summary>
     public static int FeatureSize(DataViewSchema schema, string column)
@@ -105,4 +106,9 @@ internal static class ScoringStage
     public static OnnxScorer Scorer(ScoreModel model, byte[] graph, string featureColumn, LikelihoodGraph.AnomalyOutputs anomaly, (int? GpuDeviceId, bool FallbackToCpu) device)
         => new(graph, model.Network.Config.Dimension, device.GpuDeviceId, device.FallbackToCpu, featureColumn, LogLikelihoodVectorColumn, BitsPerDimensionVectorColumn,
             anomaly);
+
+    /// <summary>A batched CPU session over a compiled graph read back from a model file (its threshold and profile are inside it; the scorer needs only the output names).</summary>
+    public static OnnxScorer Scorer(byte[] graph, int dimension, string featureColumn)
+        => new(graph, dimension, inputName: featureColumn, logLikelihoodName: LogLikelihoodVectorColumn, bitsPerDimensionName: BitsPerDimensionVectorColumn,
+            anomaly: Anomaly(double.NaN, double.NaN));
 }

@@ -7,7 +7,8 @@ namespace ReflectedDiffusion.ML;
 /// ML.NET model files with an integrity manifest (<see cref="ModelManifest"/>): <c>mlContext.Model.SaveWithManifest</c>
 /// writes the file atomically with the SHA-256 of every entry; <c>mlContext.Model.LoadVerified</c> checks them all
 /// before ML.NET deserialises anything. Plain <c>mlContext.Model.Load</c> has no hook that runs first, so it cannot
-/// check a file; call <see cref="ModelManifest.Verify(string)"/> before it, or load through these methods.
+/// check a file; call <see cref="ModelManifest.Verify(string)"/> before it, or load through these methods. Both give
+/// this library's scoring stages a batched <c>Transform</c> (<see cref="LoadBatched"/>).
 /// </summary>
 public static class VerifiedModelFiles
 {
@@ -37,7 +38,37 @@ public static class VerifiedModelFiles
         ArgumentNullException.ThrowIfNull(catalog);
         if (!File.Exists(filePath)) throw new FileNotFoundException($"Model file '{filePath}' not found.", filePath);
         using var bytes = ReadVerified(filePath);
-        return catalog.Load(bytes, out inputSchema);
+        return catalog.LoadBatched(bytes, out inputSchema);
+    }
+
+    /// <summary>
+    /// Loads a model as <c>mlContext.Model.Load</c> does, then gives this library's scoring stages a batched
+    /// <c>Transform</c>: ML.NET's built-in chain runs the likelihood graph one row at a time, the batched stage runs
+    /// the same graph bytes in batches of <paramref name="scoringBatchSize"/> rows through one ONNX Runtime session
+    /// (the same values, many times faster). Prediction engines and saving stay those of the built-in chain, so a
+    /// model saved again is the same file format. Register this library first
+    /// (<see cref="ReflectedDiffusionCatalog.RegisterReflectedDiffusion"/>); it does not verify the file (see
+    /// <see cref="LoadVerified"/>).
+    /// </summary>
+    public static ITransformer LoadBatched(this ModelOperationsCatalog catalog, Stream stream, out DataViewSchema inputSchema, int scoringBatchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(stream);
+        if (scoringBatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(scoringBatchSize), scoringBatchSize, "The batch size must be positive.");
+        // The file is read twice (ML.NET, then the graphs' entries), from its start: a stream that cannot seek back there is copied.
+        using var copy = stream.CanSeek && stream.Position == 0 ? null : Buffered(stream);
+        var bytes = copy ?? stream;
+        var loaded = catalog.Load(bytes, out inputSchema);
+        bytes.Position = 0;
+        return BatchedScoringTransformer.Rewrite(loaded, bytes, scoringBatchSize);
+    }
+
+    private static MemoryStream Buffered(Stream stream)
+    {
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return copy;
     }
 
     /// <summary>The bytes of a model file after <see cref="ModelManifest.Verify(Stream, string)"/> accepted them, positioned at 0.</summary>

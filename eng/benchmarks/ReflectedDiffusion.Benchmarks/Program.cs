@@ -15,6 +15,7 @@
 //     the score as a likelihood ratio against the same network at bandwidth s), ANOMALY_HELDOUT=share (the multiscale
 //     reference fitted on that share of the training rows, held out from the network's training)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- network-size [breast,penguins,digits] [splits] [256x3,128x2]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings: rk4:100,tol:1e-4] [rounds]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-proportions [csv] [steps] [rows] [seeds] [sigma_min]
@@ -57,6 +58,10 @@ switch (command)
     case "likelihood-steps":
         LikelihoodSteps.Run(args.Length > 1 ? args[1].Split(',') : ["breast", "penguins"], args.Length > 2 ? int.Parse(args[2]) : 1000);
         break;
+    case "network-size":
+        NetworkSize.Run(args.Length > 1 ? args[1].Split(',') : ["breast", "penguins", "digits"], args.Length > 2 ? int.Parse(args[2]) : 3,
+            (args.Length > 3 ? args[3] : "256x3,128x2").Split(',').Select(s => s.Split('x')).Select(p => (int.Parse(p[0]), int.Parse(p[1]))).ToList());
+        break;
     case "scoring-paths":
         ScoringPaths.Run(args.Length > 1 ? int.Parse(args[1]) : 200, args.Length > 2 ? int.Parse(args[2]) : 20, args.Length > 3 ? int.Parse(args[3]) : 2000,
             args.Length > 4 && args[4] != "auto" ? double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : null,
@@ -70,6 +75,6 @@ switch (command)
             args.Length > 3 ? int.Parse(args[3]) : 1000, args.Length > 4 ? args[4].Split(',').Select(int.Parse).ToArray() : [1], args.Length > 5 ? double.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0.01);
         break;
     default:
-        Console.WriteLine("commands: train-speed [steps] | gflops [steps] | conv2d-check [draws] | unet-check [draws] [batch] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings] [rounds] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
+        Console.WriteLine("commands: train-speed [steps] | gflops [steps] | conv2d-check [draws] | unet-check [draws] [batch] | kernel-speed [batches] | versus-pytorch [seconds] [rounds] [sample rows] [likelihood rows] | samplers [samples] | scoring [rows] | out-of-data [model.zip] | anomaly [splits] [steps] [data sets, comma-separated: breast,penguins,digits] | likelihood-steps [data sets] [training steps] | network-size [data sets] [splits] [WxB,...] | scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings] [rounds] | table-quality [steps] [rows] [out folder] | table-proportions [csv] [steps] [rows] [training seeds, comma-separated] [sigma_min]");
         break;
 }
