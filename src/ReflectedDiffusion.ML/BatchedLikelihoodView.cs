@@ -39,6 +39,9 @@ internal sealed class BatchedLikelihoodView : IDataView
     // The added columns in the order the chain adds them: log-likelihood, bits per dimension, score, predicted label.
     private static readonly DataViewType[] AddedTypes = [NumberDataViewType.Single, NumberDataViewType.Single, NumberDataViewType.Single, BooleanDataViewType.Instance];
 
+    /// <summary>How many columns the scoring stage adds.</summary>
+    public static int AddedCount => AddedTypes.Length;
+
     /// <summary>Whether <paramref name="output"/> is the input's columns, by name and type, followed by the added columns under <paramref name="names"/>.</summary>
     public static bool HasExpectedLayout(DataViewSchema input, DataViewSchema output, IReadOnlyList<string> names)
     {

@@ -89,7 +89,7 @@ internal sealed class BatchedScoringTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var schema = _inner.GetOutputSchema(input.Schema);
         var added = schema.Skip(input.Schema.Count).Select(c => c.Name).ToArray();
-        return added.Length == 4 && BatchedLikelihoodView.HasExpectedLayout(input.Schema, schema, added)
+        return added.Length == BatchedLikelihoodView.AddedCount && BatchedLikelihoodView.HasExpectedLayout(input.Schema, schema, added)
             ? new BatchedLikelihoodView(input, schema, _scorer.Value, _featureColumn, _batchSize)
             : _inner.Transform(input);
     }

@@ -11,8 +11,8 @@ namespace ReflectedDiffusion.Benchmarks;
 /// Likelihood scoring at the default network (width 256, 3 blocks, exact trace, folded flow) on a 13-feature model
 /// (the first 13 columns of breast cancer, first anomaly split), through the three ways users score, for the old
 /// default (100 RK4 steps) and the given solver settings side by side in one process, alternating rounds: the fitted
-/// transformer's Transform (batches through one session), the chain mlContext.Model.Load gives back, and a prediction
-/// engine on it (both ML.NET's row-at-a-time OnnxTransformer). Accuracy: mean and largest |difference| in
+/// transformer's Transform (batches through one session), the same file loaded with LoadBatched (batched too), the chain
+/// mlContext.Model.Load gives back, and a prediction engine on it (both ML.NET's row-at-a-time OnnxTransformer). Accuracy: mean and largest |difference| in
 /// log-likelihood per dimension against a fine solve (1,000 RK4 steps) over the same rows inside the bounds.
 /// RDIFF_SCORING_MODEL=path keeps the trained model there and reuses it (for repeated runs; threshold then infinite).
 /// </summary>
@@ -69,17 +69,25 @@ internal static class ScoringPaths
             ml.Model.Save(t, view.Schema, saved);
             saved.Position = 0;
             var loaded = ml.Model.Load(saved, out _);
-            return (Setting: s, Fitted: t, Loaded: loaded, Engine: ml.Model.CreatePredictionEngine<Row, Scored>(loaded));
+            saved.Position = 0;
+            var batched = ml.Model.LoadBatched(saved, out _);
+            return (Setting: s, Fitted: t, Loaded: loaded, Batched: batched, Engine: ml.Model.CreatePredictionEngine<Row, Scored>(loaded));
         }).ToList();
-        var rates = transformers.Select(_ => new List<double>[] { [], [], [] }).ToList();
+        var rates = transformers.Select(_ => new List<double>[] { [], [], [], [] }).ToList();
         var values = new float[transformers.Count][];
         for (int round = 0; round < rounds; round++)
             for (int i = 0; i < transformers.Count; i++)
             {
-                var (_, t, loaded, engine) = transformers[i];
+                var (_, t, loaded, batched, engine) = transformers[i];
                 clock.Restart();
                 values[i] = t.Transform(view).GetColumn<float>(ReflectedDiffusionEstimator.LogLikelihoodColumn).ToArray();
                 rates[i][0].Add(testRows.Count / clock.Elapsed.TotalSeconds);
+                clock.Restart();
+                var viaBatched = batched.Transform(view).GetColumn<float>(ReflectedDiffusionEstimator.LogLikelihoodColumn).ToArray();
+                rates[i][3].Add(testRows.Count / clock.Elapsed.TotalSeconds);
+                if (round == 0)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{transformers[i].Setting}: loaded batched against Transform, max |difference| {viaBatched.Zip(values[i], (a, b) => System.Math.Abs(a - b)).Max():G3} nats"));
                 if (rowAtATimeRows == 0) continue;
                 clock.Restart();
                 var viaLoaded = loaded.Transform(single).GetColumn<float>(ReflectedDiffusionEstimator.LogLikelihoodColumn).ToArray();
@@ -93,8 +101,8 @@ internal static class ScoringPaths
             }
 
         Console.WriteLine();
-        Console.WriteLine("| solver | Transform (rows/s) | loaded chain (rows/s) | prediction engine (rows/s) | mean abs. diff. (nats/dim) | max abs. diff. |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| solver | Transform (rows/s) | loaded, LoadBatched (rows/s) | loaded chain, Model.Load (rows/s) | prediction engine (rows/s) | mean abs. diff. (nats/dim) | max abs. diff. |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         for (int i = 0; i < transformers.Count; i++)
         {
             var diff = values[i].Zip(reference, (a, b) => System.Math.Abs((double)a - b) / Dimension).Where(double.IsFinite).ToArray();
@@ -105,9 +113,9 @@ internal static class ScoringPaths
                 return i == 0 ? $"{median:F1}" : $"{median:F1} ({median / Median(rates[0][path]):F1}x)";
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Describe(Parse(transformers[i].Setting))} | {Cell(0)} | {Cell(1)} | {Cell(2)} | {diff.Average():E1} | {diff.Max():E1} |"));
+                $"| {Describe(Parse(transformers[i].Setting))} | {Cell(0)} | {Cell(3)} | {Cell(1)} | {Cell(2)} | {diff.Average():E1} | {diff.Max():E1} |"));
         }
-        foreach (var t in transformers) { t.Engine.Dispose(); t.Fitted.Dispose(); (t.Loaded as IDisposable)?.Dispose(); }
+        foreach (var t in transformers) { t.Engine.Dispose(); t.Fitted.Dispose(); (t.Loaded as IDisposable)?.Dispose(); (t.Batched as IDisposable)?.Dispose(); }
         File.Delete(modelPath);
     }
 
