@@ -22,7 +22,7 @@ internal static class OptionsMapping
     /// <summary>The network for <paramref name="dimension"/> features and <paramref name="classes"/> classes (0: unconditional).</summary>
     public static ScoreNetworkConfig ToNetworkConfig(ReflectedDiffusionOptions o, int dimension, int classes)
     {
-        var config = new ScoreNetworkConfig { Dimension = dimension, HiddenWidth = o.HiddenWidth, Blocks = o.Blocks, NumClasses = classes };
+        var config = new ScoreNetworkConfig { Dimension = dimension, HiddenWidth = o.HiddenWidth, Blocks = o.Blocks, NumClasses = classes, NeumannFaces = o.NeumannFaces };
         if (o.NetworkToTrain != NetworkKind.UNet) return config;
         int c = o.ImageChannels, h = o.ImageHeight, w = o.ImageWidth;
         if (c * h * w != dimension)

@@ -71,6 +71,13 @@ public sealed class ReflectedDiffusionOptions
     public int HiddenWidth = 256;
     /// <summary>Residual blocks of the MLP.</summary>
     public int Blocks = 3;
+    /// <summary>
+    /// Score network whose normal component is zero on every face of the box (the reflected score's Neumann condition),
+    /// for MLP and U-Net alike: the likelihood flow then stays in the box by construction and its solve converges at
+    /// RK4's order. Experimental, off by default: measured, it fits training rows more closely and held-out rows less
+    /// at the same SigmaMin (docs/performance.md).
+    /// </summary>
+    public bool NeumannFaces;
     /// <summary>Loss weighting: likelihood weighting (the default) suits likelihood scoring; sigma^2 is the reference's for samples.</summary>
     public LossWeighting Weighting = LossWeighting.Likelihood;
 

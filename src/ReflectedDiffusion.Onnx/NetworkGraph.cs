@@ -83,7 +83,22 @@ internal sealed partial class NetworkGraph
             _ => throw new System.Diagnostics.UnreachableException(),
         };
         EnsureEveryParameterConsumed();
+        if (_config.NeumannFaces) (raw, tRaw) = FaceMasked(g, x, sigma, raw, tRaw, tangent);
         return (g.Div(raw, sigma), tRaw is null ? null : g.Div(tRaw, sigma));
+    }
+
+    // raw * m with m = tanh(x / sigma) tanh((1 - x) / sigma) (ScoreNetwork.FaceMask); its tangent adds the mask's own
+    // derivative along the input direction: T m + raw m' u, with m' = ((1 - a^2) b - a (1 - b^2)) / sigma.
+    private (string Raw, string? Tangent) FaceMasked(GraphBuilder g, string x, string sigma, string raw, string? tRaw, string? tangent)
+    {
+        var a = g.Op("Tanh", g.Div(x, sigma));
+        var b = g.Op("Tanh", g.Div(g.Sub(Const("one", 1f), x), sigma));
+        var mask = g.Mul(a, b);
+        var masked = g.Mul(raw, mask);
+        if (tRaw is null || tangent is null) return (masked, null);
+        var one = Const("one", 1f);
+        var slope = g.Div(g.Sub(g.Mul(g.Sub(one, g.Mul(a, a)), b), g.Mul(a, g.Sub(one, g.Mul(b, b)))), sigma);
+        return (masked, g.Add(g.Mul(tRaw, mask), g.Mul(g.Mul(raw, slope), tangent)));
     }
 
     // A parameter the compiler does not know would otherwise be dropped from the export without a word.

@@ -39,37 +39,10 @@ public sealed class UNetGraphTests(ITestOutputHelper output)
         var directions = Enumerable.Range(0, k * d).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
         long[]? labels = classes > 0 ? [0, 1, classes, 0] : null; // the last class index is the null label
 
-        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(NetworkGraph.Standalone(network, k));
-        var inputs = new List<Microsoft.ML.OnnxRuntime.NamedOnnxValue>
-        {
-            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("X", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(rows, [n, d])),
-            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("Sigma", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(sigmas, [n, 1])),
-            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("Directions", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(directions, [k, 1, d])),
-        };
-        if (labels is not null) inputs.Add(Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("Labels", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(labels, [n])));
-        using var results = session.Run(inputs);
-        var onnxScore = results.First(r => r.Name == "Score").AsTensor<float>().ToArray();
-        var onnxTangent = results.First(r => r.Name == "Tangent").AsTensor<float>().ToArray();
+        var (onnxScore, onnxTangent) = NetworkComparison.Onnx(network, rows, n, sigmas, labels, directions, k);
+        var (expectedScore, expectedTangent) = NetworkComparison.TorchSharp(network, rows, n, sigmas, labels, directions, k);
 
-        // TorchSharp: the score, and J u per direction by differentiating the vector-Jacobian product v -> J^T v.
-        using var scope = torch.NewDisposeScope();
-        var x = torch.tensor(rows, [n, d]).requires_grad_();
-        var sigma = torch.tensor(sigmas);
-        var lab = labels is null ? null : torch.tensor(labels);
-        var score = network.forward(x, sigma, lab);
-        var v = torch.zeros_like(score).requires_grad_();
-        var vjp = torch.autograd.grad([score], [x], [v], create_graph: true)[0];
-        var jvps = Enumerable.Range(0, k).Select(i =>
-        {
-            var u = torch.tensor(directions.AsSpan(i * d, d).ToArray()).expand(n, d);
-            return torch.autograd.grad([vjp], [v], [u], retain_graph: true)[0];
-        }).ToArray();
-        var expectedScore = score.detach().data<float>().ToArray();
-        var expectedTangent = torch.stack(jvps).data<float>().ToArray();
-
-        static double RelativeError(float[] actual, float[] expected)
-            => actual.Zip(expected, (a, b) => (double)System.Math.Abs(a - b)).Max() / expected.Max(e => (double)System.Math.Abs(e));
-        double scoreError = RelativeError(onnxScore, expectedScore), tangentError = RelativeError(onnxTangent, expectedTangent);
+        double scoreError = NetworkComparison.RelativeError(onnxScore, expectedScore), tangentError = NetworkComparison.RelativeError(onnxTangent, expectedTangent);
         output.WriteLine($"{channels} channels, levels {string.Join(',', multipliers)}: relative error score {scoreError:E2}, tangents {tangentError:E2}");
         Assert.True(scoreError <= 1e-4, $"score differs: {scoreError}");
         Assert.True(tangentError <= 1e-3, $"tangents differ: {tangentError}");

@@ -60,8 +60,12 @@ public abstract class ScoreNetwork : nn.Module<Tensor, Tensor, Tensor?, Tensor>,
             labels = torch.full(x.shape[0], NullLabel, dtype: int64, device: x.device);
         var emb = _embedding.forward(s, Config.IsConditional ? labels : null);
         var raw = Raw(2 * x - 1, emb);
+        if (Config.NeumannFaces) raw = raw * FaceMask(x, s);
         return (raw / s).MoveToOuterDisposeScope();
     }
+
+    /// <summary>tanh(x / sigma) tanh((1 - x) / sigma): zero on the faces, odd across each, about one inside (see <see cref="ScoreNetworkConfig.NeumannFaces"/>).</summary>
+    internal static Tensor FaceMask(Tensor x, Tensor sigma) => torch.tanh(x / sigma) * torch.tanh((1 - x) / sigma);
 
     /// <summary>The network body: centred input [B, d] and conditioning embedding [B, E] to the raw output [B, d].</summary>
     protected abstract Tensor Raw(Tensor centred, Tensor embedding);

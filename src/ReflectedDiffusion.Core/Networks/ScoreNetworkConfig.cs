@@ -24,6 +24,15 @@ public sealed record ScoreNetworkConfig
     /// <summary>Width of the sigma (and label) embedding.</summary>
     public int EmbeddingDim { get; init; } = 128;
 
+    /// <summary>
+    /// Multiplies the raw output, coordinate by coordinate, by tanh(x / sigma) tanh((1 - x) / sigma) (x in the unit
+    /// box), so the score's normal component is zero on every face, as the reflected process's score is (its density
+    /// meets the Neumann condition there). The probability-flow ODE then never leaves the box: its likelihood is a
+    /// normalised density without folding and converges at the solver's order. Off by default (experimental: it fits
+    /// training rows more closely and needs its own SigmaMin; docs/performance.md). Models stored without it read as off.
+    /// </summary>
+    public bool NeumannFaces { get; init; }
+
     /// <summary>MLP: hidden width.</summary>
     public int HiddenWidth { get; init; } = 256;
     /// <summary>MLP: number of residual blocks.</summary>
