@@ -57,12 +57,14 @@ public sealed class ReflectedDiffusionTransformer : ITransformer, IDisposable
     /// predicted anomalous: the threshold is fitted from training rows), the tail bandwidth
     /// <see cref="ReflectedDiffusionOptions.TailBandwidth"/> (without one, the model's smallest noise level), the score
     /// multiscale with <see cref="ReflectedDiffusionOptions.AnomalyProfile"/> when <see cref="ReflectedDiffusionOptions.AnomalyScore"/>
-    /// asks for it and one is given (the likelihood score otherwise). The transformer owns <paramref name="model"/> from then on.
+    /// asks for it and one is given (the likelihood score otherwise). Without <paramref name="options"/>, the defaults,
+    /// with 20 likelihood steps for a <see cref="ReflectedDiffusionOptions.NeumannFaces"/> network (its flow is smooth).
+    /// The transformer owns <paramref name="model"/> from then on.
     /// </summary>
     public static ReflectedDiffusionTransformer FromScoreModel(ScoreModel model, ReflectedDiffusionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        options ??= new ReflectedDiffusionOptions();
+        options ??= model.Network.Config.NeumannFaces ? new ReflectedDiffusionOptions { LikelihoodSteps = 20 } : new ReflectedDiffusionOptions();
         options.Validate();
         var empty = VectorDataView.Create(new MLContext(), [], model.Network.Config.Dimension, options.FeatureColumnName);
         return new ReflectedDiffusionTransformer(model, options, options.Threshold ?? double.PositiveInfinity,

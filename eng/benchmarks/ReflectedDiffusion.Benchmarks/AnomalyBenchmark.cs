@@ -84,6 +84,7 @@ internal static class AnomalyBenchmark
         int d = train[0].Length;
         var options = new ReflectedDiffusionOptions { NumberOfSteps = steps, BatchSize = 128, HiddenWidth = 128, Blocks = 2, LikelihoodSteps = 60, Seed = seed };
         data.ApplyBounds(options);
+        if (Environment.GetEnvironmentVariable("ANOMALY_NEUMANN") == "1") (options.NeumannFaces, options.LikelihoodSteps) = (true, 20);
         if (Environment.GetEnvironmentVariable("ANOMALY_SIGMA") is { } fixedSigma) options.SigmaMin = double.Parse(fixedSigma, CultureInfo.InvariantCulture);
         if (Environment.GetEnvironmentVariable("ANOMALY_SCORE") is { } kind) options.AnomalyScore = Enum.Parse<AnomalyScoreKind>(kind, ignoreCase: true);
         if (Environment.GetEnvironmentVariable("ANOMALY_TAIL") is { } fixedTail) options.TailBandwidth = double.Parse(fixedTail, CultureInfo.InvariantCulture);

@@ -15,7 +15,7 @@
 //     the score as a likelihood ratio against the same network at bandwidth s), ANOMALY_HELDOUT=share (the multiscale
 //     reference fitted on that share of the training rows, held out from the network's training)
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- likelihood-steps [breast,penguins] [training steps]
-//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- network-size [breast,penguins,digits] [splits] [256x3,128x2]
+//   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- network-size [breast,penguins,digits] [splits] [256x3,128x2; WxBn: NeumannFaces]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- scoring-paths [rows] [row-at-a-time rows] [training steps] [SigmaMin|auto] [settings: rk4:100,tol:1e-4] [rounds]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-quality [steps] [rows] [out folder]
 //   dotnet run -c Release --project eng/benchmarks/ReflectedDiffusion.Benchmarks -- table-proportions [csv] [steps] [rows] [seeds] [sigma_min]
@@ -60,7 +60,7 @@ switch (command)
         break;
     case "network-size":
         NetworkSize.Run(args.Length > 1 ? args[1].Split(',') : ["breast", "penguins", "digits"], args.Length > 2 ? int.Parse(args[2]) : 3,
-            (args.Length > 3 ? args[3] : "256x3,128x2").Split(',').Select(s => s.Split('x')).Select(p => (int.Parse(p[0]), int.Parse(p[1]))).ToList());
+            (args.Length > 3 ? args[3] : "256x3,128x2").Split(',').Select(s => (Size: s.TrimEnd('n').Split('x'), Neumann: s.EndsWith('n'))).Select(p => (int.Parse(p.Size[0]), int.Parse(p.Size[1]), p.Neumann)).ToList());
         break;
     case "scoring-paths":
         ScoringPaths.Run(args.Length > 1 ? int.Parse(args[1]) : 200, args.Length > 2 ? int.Parse(args[2]) : 20, args.Length > 3 ? int.Parse(args[3]) : 2000,

@@ -40,7 +40,7 @@ internal static class ScoringPaths
         var testRows = test.Select(Cut).Take(rows).ToList();
         var ml = new MLContext(seed: 1);
         ml.RegisterReflectedDiffusion();
-        var options = new ReflectedDiffusionOptions { NumberOfSteps = trainingSteps, SigmaMin = sigmaMin, Context = ml, FoldLikelihoodFlow = Fold };
+        var options = new ReflectedDiffusionOptions { NumberOfSteps = trainingSteps, SigmaMin = sigmaMin, Context = ml, FoldLikelihoodFlow = Fold, NeumannFaces = Neumann };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Scoring paths: breast cancer's first {Dimension} columns, {trainRows.Count} training rows, {testRows.Count} test rows ({rowAtATimeRows} row at a time); network {options.HiddenWidth}x{options.Blocks}, {trainingSteps} training steps, {Environment.ProcessorCount} cores"));
         var cached = Environment.GetEnvironmentVariable("RDIFF_SCORING_MODEL");
@@ -121,6 +121,8 @@ internal static class ScoringPaths
 
     // RDIFF_SCORING_FOLD=0: every solve unfolded (FoldLikelihoodFlow = false), the reference included.
     private static bool Fold => Environment.GetEnvironmentVariable("RDIFF_SCORING_FOLD") != "0";
+    // RDIFF_SCORING_NEUMANN=1: the model trained with NeumannFaces (a model cached by RDIFF_SCORING_MODEL keeps its own setting).
+    private static bool Neumann => Environment.GetEnvironmentVariable("RDIFF_SCORING_NEUMANN") == "1";
 
     private static ReflectedDiffusionOptions Parse(string setting)
     {
