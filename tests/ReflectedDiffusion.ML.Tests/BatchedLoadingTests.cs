@@ -8,20 +8,12 @@ namespace ReflectedDiffusion.ML.Tests;
 [Collection(TorchCollection.Name)]
 public sealed class BatchedLoadingTests
 {
-    private sealed class Scores
-    {
-        public float LogLikelihood { get; set; }
-        public float BitsPerDimension { get; set; }
-        public float Score { get; set; }
-        public bool PredictedLabel { get; set; }
-    }
-
-    private static List<Scores> Read(MLContext ml, ITransformer model, IDataView data) => ml.Data.CreateEnumerable<Scores>(model.Transform(data), reuseRowObject: false).ToList();
+    private static List<ScoredRow> Read(MLContext ml, ITransformer model, IDataView data) => ml.Data.CreateEnumerable<ScoredRow>(model.Transform(data), reuseRowObject: false).ToList();
 
     private static IEnumerable<ITransformer> Stages(ITransformer model)
         => model is TransformerChain<ITransformer> chain ? chain.SelectMany(Stages).Prepend(model) : [model];
 
-    private static void AssertSame(List<Scores> expected, List<Scores> actual)
+    private static void AssertSame(List<ScoredRow> expected, List<ScoredRow> actual)
     {
         static bool Close(float a, float b) => a == b || System.Math.Abs(a - b) <= 1e-5 * System.Math.Max(1, System.Math.Abs(a));
         Assert.Equal(expected.Count, actual.Count);
@@ -59,7 +51,7 @@ public sealed class BatchedLoadingTests
             AssertSame(rowAtATime, Read(ml, batched, data));
 
             // Prediction engines keep the chain's row-to-row path; the evaluator reads the columns as they are.
-            var engine = ml.Model.CreatePredictionEngine<VectorRow, Scores>(batched);
+            var engine = ml.Model.CreatePredictionEngine<VectorRow, ScoredRow>(batched);
             var first = engine.Predict(ml.Data.CreateEnumerable<VectorRow>(data, reuseRowObject: false).First());
             AssertSame(rowAtATime.Take(1).ToList(), [first]);
 

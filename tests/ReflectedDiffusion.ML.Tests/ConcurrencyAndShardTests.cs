@@ -8,12 +8,6 @@ namespace ReflectedDiffusion.ML.Tests;
 [Collection(TorchCollection.Name)]
 public sealed class ConcurrencyAndShardTests
 {
-    private sealed class Scored
-    {
-        public float LogLikelihood { get; set; }
-        public float Score { get; set; }
-    }
-
     [Fact]
     public void EightThreadsShareOneTransformerWithTheSequentialResults()
     {
@@ -24,15 +18,15 @@ public sealed class ConcurrencyAndShardTests
         var batched = model.Transform(view).GetColumn<float>("LogLikelihood").ToArray();
         // A prediction engine is not thread-safe: one per thread, over the shared transformer. Disposing an engine
         // disposes the transformer it was made from (ML.NET's rule), so the engines live as long as the transformer.
-        float[] OneByOne(PredictionEngine<VectorRow, Scored> engine) => rows.Select(r => engine.Predict(r).LogLikelihood).ToArray();
-        var engineRows = OneByOne(ml.Model.CreatePredictionEngine<VectorRow, Scored>(model));
+        float[] OneByOne(PredictionEngine<VectorRow, ScoredRow> engine) => rows.Select(r => engine.Predict(r).LogLikelihood).ToArray();
+        var engineRows = OneByOne(ml.Model.CreatePredictionEngine<VectorRow, ScoredRow>(model));
         var generated = model.Generator.Generate(6, new GenerationOptions { Seed = 2, Steps = 10 });
 
         var results = new (float[] Batched, float[] Engine, float[][] Generated)[8];
         using var start = new Barrier(8);
         var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
         {
-            var engine = ml.Model.CreatePredictionEngine<VectorRow, Scored>(model);
+            var engine = ml.Model.CreatePredictionEngine<VectorRow, ScoredRow>(model);
             start.SignalAndWait();
             // Interleave the three uses so that they overlap across threads.
             for (int round = 0; round < 3; round++)

@@ -40,6 +40,22 @@ internal static class NetworkComparison
         return (score.detach().data<float>().ToArray(), torch.stack(jvps).data<float>().ToArray());
     }
 
+    /// <summary>
+    /// Asserts the graph's score within 1e-4 and its tangents within 1e-3 of TorchSharp's (relative to the largest
+    /// magnitude), writes both errors under <paramref name="label"/>, and returns the graph's score.
+    /// </summary>
+    public static float[] AssertGraphMatchesTorchSharp(ScoreNetwork network, float[] rows, int n, float[] sigmas, long[]? labels, float[] directions, int k,
+        ITestOutputHelper output, string label)
+    {
+        var (onnxScore, onnxTangent) = Onnx(network, rows, n, sigmas, labels, directions, k);
+        var (expectedScore, expectedTangent) = TorchSharp(network, rows, n, sigmas, labels, directions, k);
+        double scoreError = RelativeError(onnxScore, expectedScore), tangentError = RelativeError(onnxTangent, expectedTangent);
+        output.WriteLine($"{label}: relative error score {scoreError:E2}, tangents {tangentError:E2}");
+        Assert.True(scoreError <= 1e-4, $"{label}: score differs: {scoreError}");
+        Assert.True(tangentError <= 1e-3, $"{label}: tangents differ: {tangentError}");
+        return onnxScore;
+    }
+
     /// <summary>The largest absolute difference over the largest expected magnitude.</summary>
     public static double RelativeError(float[] actual, float[] expected)
         => actual.Zip(expected, (a, b) => (double)System.Math.Abs(a - b)).Max() / expected.Max(e => (double)System.Math.Abs(e));
