@@ -78,7 +78,9 @@ public sealed class ReflectedDiffusionOptions
     /// order (20 steps within about 1e-5 nats/dim, where the plain network needed 100 for 2e-3; docs/performance.md).
     /// Off by default for now: measured on breast cancer it chose a larger SigmaMin (0.03 against 0.001) and gave
     /// 0.9 nats/dim less held-out log-likelihood than the plain network's folded flow, while its anomaly AUC rose from
-    /// 0.918 to 0.960. With it, set <see cref="LikelihoodSteps"/> = 20. Models saved before this option read as off.
+    /// 0.918 to 0.960; and every face becomes an invariant set of the flow, so rows lying exactly on a face (integer
+    /// pixels at 0) get unbounded densities unless dequantised. With it, set <see cref="LikelihoodSteps"/> = 20.
+    /// Models saved before this option read as off.
     /// </summary>
     public bool NeumannFaces;
     /// <summary>Loss weighting: likelihood weighting (the default) suits likelihood scoring; sigma^2 is the reference's for samples.</summary>
